@@ -941,7 +941,7 @@ static int check_service(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	}
 	rc = need_employer(db, "employer_services", SQLITE_INSERT, jstr(row, "employer_id"), reason, n);
 	if (rc == 0)
-		rc = crm__hub_check_lead_service(db, row, reason, n);
+		rc = crm__hub_check_recruiting_service(db, row, reason, n);
 	/* (last: a correction refused is not a conflict) */
 	if (rc == 0 && jstr(row, "corrects_id"))
 		rc = crossed_correction(db, row, reason, n);
@@ -1010,7 +1010,7 @@ static int check_work_item(sqlite3 *db, int op, const cJSON *row, char *reason, 
 		if (crm_can_assign(exists, 1, wg, msg, sizeof msg) != 0)
 			REFUSE("work_items: assignee: %s", msg);
 	}
-	return crm__hub_check_lead_work_item(db, row, reason, n);
+	return crm__hub_check_job_order_item(db, op, row, reason, n);
 }
 
 /*

@@ -169,8 +169,11 @@ int crm_is_locked(const char *vetting_status);
  * access to post job orders or search for candidates"): referrals of job
  * seekers (E24 Job Referrals, E35 Resume Referral, E51 Suppressed Job
  * Listing Referral, E59 Follow-Up on Referred Candidate), candidate
- * searches (E55 Candidate Pre-Screen) and job listings (E16, E23).  1 when
- * code is one of them.
+ * searches (E55 Candidate Pre-Screen) and job listings (E16, E23).  Each
+ * presupposes the CalJOBS access a recruiting employer is given once WSB
+ * staff have vetted it, so each waits for the vetting too
+ * (crm_job_order_vetting_check, CRM_VETTED_SERVICE).  1 when code is one
+ * of them.
  */
 int crm_recruiting_only_code(const char *code);
 /* The name of the work item category that is a job order ("Job Order"). */
@@ -191,16 +194,29 @@ const char *crm_username_edit_check(const char *account_type, const char *old_na
 /* Wage units of a job order. 0 when valid ("hour", "week", "month", "year"). */
 int crm_valid_wage_unit(const char *s);
 /*
+ * What a recruiting employer gets only once WSB staff have vetted it: WSB
+ * staff verify a converted employer's information "before the employer is
+ * provided CalJOBS access" (WSIN15-21), and that access is what a Marketing
+ * Lead lacks, posting job orders and the candidates sent to them (the same
+ * notice: Marketing Leads "do not have access to post job orders or search
+ * for candidates"; job referrals are for recruiting employers only).
+ */
+typedef enum crm_vetted {
+	CRM_VETTED_JOB_ORDER, /* posting a job order */
+	CRM_VETTED_SERVICE,   /* a recruiting-only service (crm_recruiting_only_code) */
+	CRM_VETTED_WORK_ITEM, /* a "Job Order" work item linked to the employer */
+	CRM_VETTED_REFERRAL,  /* a participant referred to one of its job orders */
+} crm_vetted;
+/*
  * Whether a recruiting employer whose vetting stands at vetting_status may
- * get a new job order: NULL when it may, else why not.  Not while its
- * vetting is pending: WSB staff verify a converted employer's information
- * "before the employer is provided CalJOBS access" (WSIN15-21), and posting
- * job orders is that access.  The node refuses the job order (409), the hub
- * quarantines one pushed for an employer it holds pending.  (A locked
- * employer is refused by the node's lock check; the hub takes a job order
+ * get what (a new one): NULL when it may, else why not.  Not while its
+ * vetting is pending.  The one rule of both sides: the node refuses it
+ * (409), the hub quarantines a new row pushed for an employer it holds
+ * pending (an edit of one made before the rule goes through).  (A locked
+ * employer is refused by the node's lock check; the hub takes what was
  * made offline before a lock arrived, as it takes services.)
  */
-const char *crm_job_order_vetting_check(const char *vetting_status);
+const char *crm_job_order_vetting_check(const char *vetting_status, crm_vetted what);
 /* A job order is open on `today` (YYYY-MM-DD) when opened on or before it
  * and not closed before it.  1 or 0. */
 int crm_job_order_open(const char *open_date, const char *close_date, const char *today);
@@ -210,11 +226,13 @@ struct cJSON;
 int crm_jobs_hub_validate_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row,
 			      char *reason, size_t n);
 /* For crm.c's hub checks (0, or -1 with reason): a vetting result's vetter
- * and reason; a recruiting-only code on a lead; a Job Order work item on a
- * lead. */
+ * and reason; a recruiting-only code on a lead, or (new, not a correction
+ * keeping its code) on an employer pending vetting; a Job Order work item on
+ * a lead, or a new one (op SQLITE_INSERT) on an employer pending vetting. */
 int crm__hub_check_vetting(sqlite3 *db, const struct cJSON *row, char *reason, size_t n);
-int crm__hub_check_lead_service(sqlite3 *db, const struct cJSON *row, char *reason, size_t n);
-int crm__hub_check_lead_work_item(sqlite3 *db, const struct cJSON *row, char *reason, size_t n);
+int crm__hub_check_recruiting_service(sqlite3 *db, const struct cJSON *row, char *reason, size_t n);
+int crm__hub_check_job_order_item(sqlite3 *db, int op, const struct cJSON *row, char *reason,
+				  size_t n);
 
 /*
  * Employer activity codes.  Staff may choose a code only when it is not

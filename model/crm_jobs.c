@@ -8,9 +8,10 @@
  * rows a node pushes (crm_hub_validate_row calls the ones here).  See crm.h.
  *
  * The hub repeats the structural rules (a job order or referral names a
- * recruiting employer, a new job order one whose vetting is not pending; a
- * referral's Local Area is its participant's; a vetting result names a
- * vetter with the privilege who is not the converter).  It does not refuse
+ * recruiting employer; a new job order, referral, recruiting-only service
+ * or Job Order work item one whose vetting is not pending; a referral's
+ * Local Area is its participant's; a vetting result names a vetter with the
+ * privilege who is not the converter).  It does not refuse
  * a service or referral recorded offline before a lock arrived: the office
  * could not know, and the row is kept.
  */
@@ -24,6 +25,27 @@
 #include <strings.h>
 #include <string.h>
 
+/*
+ * The codes of data/employer_activity_codes.csv whose service presupposes
+ * an employer with CalJOBS access, i.e. posted job orders and the
+ * candidates sent to them.  Sources: WSIN15-21 ("Job referrals are created
+ * for Preferred/Recruiting employers only - not for Marketing Leads.
+ * Marketing Lead employers do not have access to post job orders or search
+ * for candidates"; "Employer information will be verified by the WSB staff
+ * before the employer is provided CalJOBS access") and the CRM training
+ * module ("Job referrals can still only be made to recruiting employers").
+ *   E16 Federal Contractor Job Listing, E23 Job Listing Assistance: a job
+ *     order listed in CalJOBS;
+ *   E24 Job Referrals, E51 CalJOBS Suppressed Job Listing Referral: job
+ *     seekers referred to its job orders;
+ *   E35 Resume Referral, E55 Candidate Pre-Screen (on behalf of employer):
+ *     the candidate search, job seekers' records sent to the employer;
+ *   E59 Follow-Up with Employer on Referred Candidate: follows a referral.
+ * Not here: the services the training module has staff record for
+ * Marketing Leads (outreach, information, job fairs, recruitment events,
+ * E03 CalJOBS Assistance - helping an employer to CalJOBS - and the rest),
+ * and E90/E92, which only the system writes.
+ */
 static const char *const recruiting_only[] = {
 	"E16", "E23", "E24", "E35", "E51", "E55", "E59", NULL,
 };
@@ -72,12 +94,24 @@ int crm_valid_wage_unit(const char *s)
 	return -1;
 }
 
-const char *crm_job_order_vetting_check(const char *vetting_status)
+const char *crm_job_order_vetting_check(const char *vetting_status, crm_vetted what)
 {
-	if (vetting_status != NULL && strcmp(vetting_status, "pending") == 0)
-		return "job orders are posted once WSB staff have vetted the employer (its vetting"
-		       " is pending)";
-	return NULL;
+#define VETTED " once WSB staff have vetted the employer (its vetting is pending)"
+	if (vetting_status == NULL || strcmp(vetting_status, "pending") != 0)
+		return NULL;
+	switch (what) {
+	case CRM_VETTED_SERVICE:
+		return "job listings, job and resume referrals and candidate pre-screens are recorded"
+		       VETTED;
+	case CRM_VETTED_WORK_ITEM:
+		return "a Job Order work item is made" VETTED;
+	case CRM_VETTED_REFERRAL:
+		return "participants are referred to its job orders" VETTED;
+	case CRM_VETTED_JOB_ORDER:
+	default:
+		return "job orders are posted" VETTED;
+	}
+#undef VETTED
 }
 
 int crm_job_order_open(const char *open_date, const char *close_date, const char *today)
@@ -135,23 +169,49 @@ static int employer_type(sqlite3 *db, const char *tbl, const char *id, char *typ
 	return 0;
 }
 
-int crm__hub_check_lead_service(sqlite3 *db, const cJSON *row, char *reason, size_t n)
+/* A new row of tbl for employer emp that waits for its vetting (what):
+ * refused while the hub holds the employer pending.  0, or -1 / -2
+ * (MODEL_CHECK_AGAIN) with reason; lead_in (a code) starts the reason. */
+static int refuse_unvetted(sqlite3 *db, const char *tbl, const char *emp, crm_vetted what,
+			   const char *lead_in, char *reason, size_t n)
 {
-	char type[16];
+	char vs[16] = "";
+	const char *why;
+
+	if (db_text(db, "SELECT coalesce(vetting_status, '') FROM employers WHERE id=?", emp, vs,
+		    sizeof vs) < 0)
+		CANNOT_CHECK("%s: cannot read employers", tbl);
+	if ((why = crm_job_order_vetting_check(vs, what)) != NULL)
+		REFUSE("%s: %s%s%s", tbl, lead_in ? lead_in : "", lead_in ? ": " : "", why);
+	return 0;
+}
+
+int crm__hub_check_recruiting_service(sqlite3 *db, const cJSON *row, char *reason, size_t n)
+{
+	const char *code = json_str(row, "code"), *fix = json_str(row, "corrects_id");
+	char type[16], was[16] = "";
 	int rc;
 
-	if (!crm_recruiting_only_code(json_str(row, "code")) || num(row, "voided", 0))
+	if (!crm_recruiting_only_code(code) || num(row, "voided", 0))
 		return 0;
 	if ((rc = employer_type(db, "employer_services", json_str(row, "employer_id"), type,
 				sizeof type, reason, n)) != 0)
 		return rc;
 	if (strcmp(type, CRM_RECRUITING) != 0)
 		REFUSE("employer_services: %s is for recruiting employers only, not marketing leads",
-		       json_str(row, "code"));
-	return 0;
+		       code);
+	/* A correction keeping the code of the service it corrects is no new
+	 * use of it (as the office's route holds). */
+	if (fix && db_text(db, "SELECT code FROM employer_services WHERE id=?", fix, was,
+			   sizeof was) < 0)
+		CANNOT_CHECK("employer_services: cannot read services");
+	if (strcmp(was, code) == 0)
+		return 0;
+	return refuse_unvetted(db, "employer_services", json_str(row, "employer_id"),
+			       CRM_VETTED_SERVICE, code, reason, n);
 }
 
-int crm__hub_check_lead_work_item(sqlite3 *db, const cJSON *row, char *reason, size_t n)
+int crm__hub_check_job_order_item(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)
 {
 	char cat[128], type[16];
 	const char *emp = json_str(row, "employer_id");
@@ -170,6 +230,9 @@ int crm__hub_check_lead_work_item(sqlite3 *db, const cJSON *row, char *reason, s
 		CANNOT_CHECK("work_items: cannot read employers");
 	if (rc == 0 && strcmp(type, CRM_RECRUITING) != 0)
 		REFUSE("work_items: a Job Order work item is for recruiting employers only");
+	/* (a new one: an edit of an item made before this rule goes through) */
+	if (rc == 0 && op == SQLITE_INSERT)
+		return refuse_unvetted(db, "work_items", emp, CRM_VETTED_WORK_ITEM, NULL, reason, n);
 	return 0;
 }
 
@@ -205,16 +268,9 @@ static int check_job_order(sqlite3 *db, int op, const cJSON *row, char *reason, 
 		REFUSE("job_orders: marketing leads do not post job orders");
 	/* A new one only for a vetted employer; an edit of one made before
 	 * this rule is taken. */
-	if (op == SQLITE_INSERT) {
-		char vs[16] = "";
-		const char *why;
-
-		if (db_text(db, "SELECT coalesce(vetting_status, '') FROM employers WHERE id=?",
-			    json_str(row, "employer_id"), vs, sizeof vs) < 0)
-			CANNOT_CHECK("job_orders: cannot read employers");
-		if ((why = crm_job_order_vetting_check(vs)) != NULL)
-			REFUSE("job_orders: %s", why);
-	}
+	if (op == SQLITE_INSERT)
+		return refuse_unvetted(db, "job_orders", json_str(row, "employer_id"),
+				       CRM_VETTED_JOB_ORDER, NULL, reason, n);
 	return 0;
 }
 
@@ -243,6 +299,10 @@ static int check_referral(sqlite3 *db, int op, const cJSON *row, char *reason, s
 		return rc;
 	if (strcmp(type, CRM_RECRUITING) != 0)
 		REFUSE("job_referrals: job referrals are for recruiting employers only");
+	/* (a job order made before the vetting rule, or one the hub took) */
+	if ((rc = refuse_unvetted(db, "job_referrals", emp, CRM_VETTED_REFERRAL, NULL, reason,
+				  n)) != 0)
+		return rc;
 	if ((rc = db_text(db, "SELECT local_area_id FROM participants WHERE id=?", pid, pla,
 			  sizeof pla)) < 0)
 		CANNOT_CHECK("job_referrals: cannot read participants");

@@ -181,6 +181,15 @@ cJSON *crm__find_duplicates(node *n, const char *norm, const char *zip5, const c
  * with the lock's reason (field "id"), already set on a.
  */
 route_rc crm__refuse_locked(route_call *a, const char *employer_id);
+/*
+ * What waits for WSB staff's vetting of a converted employer (model/crm.h
+ * crm_job_order_vetting_check): ROUTE_OK when employer_id's vetting is not
+ * pending (or it does not exist: the caller answers its own 404), else the
+ * 409 on field naming the vetting state, its message led by lead_in (a code)
+ * when not NULL, already set on a; ROUTE_DBERR when it cannot be read.
+ */
+route_rc crm__refuse_unvetted(route_call *a, const char *employer_id, crm_vetted what,
+			      const char *field, const char *lead_in);
 /* The shared first step of a write to an employer or to one of its rows:
  * ROUTE_OK when employer_id exists and is not locked, else the 404 (field
  * "id"), the 409 of crm__refuse_locked or ROUTE_DBERR. */

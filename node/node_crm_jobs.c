@@ -4,8 +4,9 @@
  * created for Preferred/Recruiting employers only - not for Marketing
  * Leads.  Marketing Lead employers do not have access to post job
  * orders").  A marketing lead, a locked employer (failed vetting) and an
- * inactive one get neither; one whose vetting is pending gets no job order
- * yet; a closed job order takes no referral.
+ * inactive one get neither; one whose vetting is pending gets neither yet
+ * (crm__refuse_unvetted: no job order, no referral to one it had before the
+ * rule); a closed job order takes no referral.
  *
  * Job orders are CRM data (statewide, mutable, closed by their close_date,
  * never deleted).  A referral names a participant, so it is participant
@@ -156,27 +157,22 @@ static int jo_read(route_call *a, jo_in *j, int creating)
 
 /* POST /api/v1/crm/employers/:id/job-orders -> 201 the job order; 409
  * for a lead, an inactive or locked employer, or one whose vetting is
- * pending (crm_job_order_vetting_check). */
+ * pending (crm__refuse_unvetted). */
 static route_rc post_job_order(route_call *a)
 {
 	node *n = API_NODE(a);
 	const char *emp = http_req_param(a->rc_req, "id");
 	const node_user *u = API_USER(a);
-	char id[UUID_STRLEN], ts[HLC_STRLEN], today[11], vs[16] = "";
-	const char *why;
+	char id[UUID_STRLEN], ts[HLC_STRLEN], today[11];
 	route_rc rr;
 	uint64_t now;
 	jo_in j;
 
 	if (jo_read(a, &j, 1) != 0)
 		return ROUTE_BAD;
-	if ((rr = recruiting_only(a, emp, "id", "job orders are")) != ROUTE_OK)
+	if ((rr = recruiting_only(a, emp, "id", "job orders are")) != ROUTE_OK ||
+	    (rr = crm__refuse_unvetted(a, emp, CRM_VETTED_JOB_ORDER, "id", NULL)) != ROUTE_OK)
 		return rr;
-	if (db_text(n->nd_db, "SELECT coalesce(vetting_status, '') FROM employers WHERE id=?", emp,
-		    vs, sizeof vs) < 0)
-		return ROUTE_DBERR;
-	if ((why = crm_job_order_vetting_check(vs)) != NULL)
-		return route_fail(a, 409, "id", "%s", why);
 	node_today(n, today);
 	if (j.close && !j.has_open && strcmp(j.close, today) < 0)
 		return route_bad(a, "close_date", "the close date is before the open date (today)");
@@ -251,7 +247,9 @@ static route_rc get_job_order(route_call *a)
 }
 
 /* GET /api/v1/crm/job-orders?open=yes&employer_id=&q= : open ones for a
- * referral (recruiting, unlocked employers only), or all. */
+ * referral (recruiting, unlocked employers only; one whose employer's
+ * vetting is pending is listed with its vetting_status, and the referral
+ * form shows it unavailable), or all. */
 static route_rc list_job_orders(route_call *a)
 {
 	node *n = API_NODE(a);
@@ -298,7 +296,8 @@ static route_rc referral_target(route_call *a, const char *jo, char *emp, size_t
 
 	if (db_text(n->nd_db, "SELECT employer_id FROM job_orders WHERE id=?", jo, emp, elen) != 0)
 		return route_fail(a, 404, "job_order_id", "no such job order");
-	if ((rr = recruiting_only(a, emp, "job_order_id", "job referrals are")) != ROUTE_OK)
+	if ((rr = recruiting_only(a, emp, "job_order_id", "job referrals are")) != ROUTE_OK ||
+	    (rr = crm__refuse_unvetted(a, emp, CRM_VETTED_REFERRAL, "job_order_id", NULL)) != ROUTE_OK)
 		return rr;
 	db_text(n->nd_db, "SELECT open_date FROM job_orders WHERE id=?", jo, open, sizeof open);
 	db_text(n->nd_db, "SELECT coalesce(close_date, '') FROM job_orders WHERE id=?", jo, close,

@@ -4,7 +4,10 @@
  * one captured transaction; each is checked against the code list (E90/E92
  * are system-generated and retired codes are closed to new services) and
  * the date rules (a completion code needs an actual end date; the end is
- * never before the start).  Services are append-only: a correction is a new
+ * never before the start).  The recruiting-only codes (job listings,
+ * referrals, candidate searches) are for recruiting employers, and wait for
+ * WSB staff's vetting of a converted one (409 while it is pending:
+ * crm__refuse_unvetted).  Services are append-only: a correction is a new
  * row naming the one it corrects (or voiding it).
  */
 #include "node/node_crm.h"
@@ -33,6 +36,9 @@ static route_rc list_codes(route_call *a)
 		const char *why = crm_code_selectable(sys, json_str(it, "status"));
 		cJSON_ReplaceItemInObject(it, "system_generated", cJSON_CreateBool(sys));
 		cJSON_AddBoolToObject(it, "selectable", why == NULL);
+		/* (the summary shows them unavailable to a lead or while the
+		 * employer's vetting is pending) */
+		cJSON_AddBoolToObject(it, "recruiting_only", crm_recruiting_only_code(json_str(it, "code")));
 		if (why)
 			cJSON_AddStringToObject(it, "not_selectable_because", why);
 	}
@@ -217,7 +223,8 @@ static const route_key add_keys_rk[] = {
  * POST /api/v1/crm/employers/:id/services
  *   {"services": [{code, start_date, end_date?, completion_code?, ...}, ...],
  *    "expected_account_type": "lead"}    (optional: the type the user saw)
- * -> 201 {"services": [the new rows]}.  All or nothing.
+ * -> 201 {"services": [the new rows]}.  All or nothing: 409 for a
+ * recruiting-only code while the employer's vetting is pending.
  */
 static route_rc post_services(route_call *a)
 {
@@ -273,6 +280,15 @@ static route_rc post_services(route_call *a)
 	}
 	if (a->rc_nerr > 0)
 		return ROUTE_BAD;
+	for (int i = 0; i < ns; i++) {
+		char f[48];
+		route_rc vr;
+
+		snprintf(f, sizeof f, "services[%d].code", i);
+		if (crm_recruiting_only_code(s[i].code) &&
+		    (vr = crm__refuse_unvetted(a, emp, CRM_VETTED_SERVICE, f, s[i].code)) != ROUTE_OK)
+			return vr;
+	}
 	now = node_now_ms(n);
 	for (int i = 0; i < ns; i++)
 		if (insert_service(n, emp, &s[i], u->id, NULL, 0, now, ids[i]) != 0)
@@ -325,6 +341,9 @@ static route_rc corrected_values(route_call *a, const char *emp, const char *id,
 	db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", emp, et, sizeof et);
 	if (crm_recruiting_only_code(s->code) && strcmp(et, CRM_LEAD) == 0)
 		return route_bad(a, "code", "%s is for recruiting employers only", s->code);
+	/* (keeping the corrected service's code is no new use of it) */
+	if (crm_recruiting_only_code(s->code) && strcmp(was, s->code) != 0)
+		return crm__refuse_unvetted(a, emp, CRM_VETTED_SERVICE, "code", s->code);
 	return ROUTE_OK;
 }
 

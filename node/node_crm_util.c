@@ -635,6 +635,20 @@ uint64_t crm__new_row(node *n, char id[UUID_STRLEN], char ts[HLC_STRLEN])
 	return now;
 }
 
+route_rc crm__refuse_unvetted(route_call *a, const char *employer_id, crm_vetted what,
+			      const char *field, const char *lead_in)
+{
+	char vs[16] = "";
+	const char *why;
+
+	if (db_text(API_NODE(a)->nd_db, "SELECT coalesce(vetting_status, '') FROM employers WHERE id=?",
+		    employer_id, vs, sizeof vs) < 0)
+		return ROUTE_DBERR;
+	if ((why = crm_job_order_vetting_check(vs, what)) == NULL)
+		return ROUTE_OK;
+	return route_fail(a, 409, field, "%s%s%s", lead_in ? lead_in : "", lead_in ? ": " : "", why);
+}
+
 route_rc crm__refuse_locked(route_call *a, const char *employer_id)
 {
 	node *n = API_NODE(a);

@@ -281,6 +281,27 @@ static int check_job_order_link(node *n, const char *cat, const char *emp, json_
 	return 0;
 }
 
+/*
+ * A "Job Order" work item linked to a recruiting employer whose vetting is
+ * pending is job-order work before the employer is given access
+ * (crm__refuse_unvetted): refused (409) when an item becomes one, by its
+ * creation or an edit that re-categorises or re-links it; the other edits
+ * of an item made before the rule go through.  ROUTE_OK, or the refusal.
+ */
+static route_rc job_order_item_vetted(route_call *a, const char *cat, const char *emp)
+{
+	char name[128] = "";
+
+	if (cat == NULL || emp == NULL)
+		return ROUTE_OK;
+	if (db_text(API_NODE(a)->nd_db, "SELECT name FROM work_item_categories WHERE id=?", cat, name,
+		    sizeof name) < 0)
+		return ROUTE_DBERR;
+	if (!crm_is_job_order_category(name))
+		return ROUTE_OK;
+	return crm__refuse_unvetted(a, emp, CRM_VETTED_WORK_ITEM, "category_id", NULL);
+}
+
 /* A work item's fields, in a create's body and a patch's (the same keys). */
 typedef struct wi_in {
 	const char *cat, *pri, *status, *due, *desc, *emp, *asg;
@@ -354,6 +375,7 @@ static route_rc post_work_item(route_call *a)
 	wi_in w;
 	char id[UUID_STRLEN], ts[HLC_STRLEN], pdef[64] = "";
 	uint64_t now;
+	route_rc rr;
 	int bad = 0;
 
 	/* Every field's error at once (the form shows them all). */
@@ -378,6 +400,8 @@ static route_rc post_work_item(route_call *a)
 		w.asg = route_has_err(a, "assignee_id") ? NULL : u->id;
 	if (wi_refs(a, &w, w.cat, w.emp, 0) | bad)
 		return ROUTE_BAD;
+	if ((rr = job_order_item_vetted(a, w.cat, w.emp)) != ROUTE_OK)
+		return rr;
 	now = crm__new_row(n, id, ts);
 	if (db_run(n->nd_db,
 		   "INSERT INTO work_items(id, employer_id, category_id, priority_id, status, due_date,"
@@ -495,9 +519,17 @@ static route_rc patch_work_item(route_call *a)
 		rr = route_fail(a, 404, "id", "no such work item");
 	else
 		rr = wi_edit_allowed(a, &ed, cur);
-	if (rr == ROUTE_OK && wi_refs(a, &ed.w, ed.w.cat ? ed.w.cat : json_str(cur, "category_id"),
-				      ed.has_emp ? ed.w.emp : json_str(cur, "employer_id"), 1) != 0)
-		rr = ROUTE_BAD;
+	if (rr == ROUTE_OK) {
+		const char *cat = ed.w.cat ? ed.w.cat : json_str(cur, "category_id");
+		const char *emp = ed.has_emp ? ed.w.emp : json_str(cur, "employer_id");
+		const char *was = json_str(cur, "employer_id"), *was_cat = json_str(cur, "category_id");
+
+		if (wi_refs(a, &ed.w, cat, emp, 1) != 0)
+			rr = ROUTE_BAD;
+		else if ((ed.w.cat && (was_cat == NULL || strcmp(ed.w.cat, was_cat) != 0)) ||
+			 (ed.has_emp && emp && (was == NULL || strcmp(emp, was) != 0)))
+			rr = job_order_item_vetted(a, cat, emp);
+	}
 	if (rr == ROUTE_OK && wi_edit_store(a, id, &ed, json_str(cur, "status")) != 0)
 		rr = ROUTE_DBERR;
 	if (rr == ROUTE_OK)

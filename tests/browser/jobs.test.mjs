@@ -4,7 +4,12 @@
 // (every missing field shown at once, in place), and a case manager (another
 // staff member) refers a participant to it from the participant's page; the
 // referral shows on the participant's timeline and on the employer's
-// summary.  axe-core (WCAG 2.1 AA) clean on both pages.
+// summary.  While the vetting is pending the forms show what waits for it
+// as unavailable, with why: the recruiting-only services, a "Job Order"
+// work item, a referral to a job order it had before the rule.  axe-core
+// (WCAG 2.1 AA) clean on both pages.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { withSignedInNode, login, assertAccessible, assert, fillIn } from './lib.mjs';
 
 export const tests = [
@@ -27,6 +32,37 @@ export const tests = [
     assert(await rep.isHidden('#d-jo'), 'no job order form while the vetting is pending');
     r = await node.api(`/api/v1/crm/employers/${emp}/job-orders`, { title: 'Early Bird', openings: 1, location: 'Davis', wage: 20 });
     assert(r.status === 409 && r.json.error.includes('vetted'), 'job order refused while pending: ' + JSON.stringify(r.json));
+    // The service plan: the recruiting-only codes unavailable, with why.
+    await rep.locator('#svc-pending:not([hidden])').waitFor({ state: 'attached' });
+    const e24 = rep.locator('#services-0-code option[value=E24]');
+    await e24.waitFor({ state: 'attached' });
+    assert(await e24.isDisabled(), 'E24 not offered while the vetting is pending');
+    assert((await e24.textContent()).includes('after WSB vetting'), 'E24 says why: ' + await e24.textContent());
+    assert(!(await rep.locator('#services-0-code option[value=E20]').isDisabled()), 'E20 is offered');
+    // A work item for it: the Job Order category unavailable, with why.
+    await rep.click('#wi-add');
+    await rep.waitForURL(/crm-work\.html\?employer=/);
+    await rep.locator('#w-category-why:not([hidden])').waitFor();
+    assert((await rep.textContent('#w-category-why')).includes('vetted'), 'the form says why');
+    assert(await rep.locator('#w-category_id option[value="crm-cat-job-order"]').isDisabled(), 'no Job Order item while pending');
+    await assertAccessible(rep, 'work item form for an employer pending vetting');
+    // A job order it had before the rule: the referral form shows it unavailable.
+    const today = (await node.api('/api/v1/crm/meta')).json.today;
+    execFileSync('sqlite3', [join(node.data, 'node.db'), '.timeout 5000',
+      `INSERT INTO job_orders(id, employer_id, title, openings, location, wage, open_date, created_at)
+       VALUES('legacy-jo', '${emp}', 'Legacy Packer', 1, 'Davis', 19, '${today}', 0)`]);
+    const cm0 = await (await browser.newContext()).newPage({ viewport: { width: 1200, height: 900 } });
+    await login(cm0, node, 't-lwia-cbo');
+    r = await node.api('/api/v1/case/participants', { first_name: 'Pat', last_name: 'Early', birth_date: '1990-01-02' });
+    assert(r.status === 201, 'participant registered: ' + JSON.stringify(r.json));
+    await cm0.goto(`${node.url}/case-participant.html?id=${r.json.id}`);
+    await cm0.waitForSelector('#info dd');
+    await cm0.click('#d-ref summary');
+    const legacy = cm0.locator('#ref-job option[value="legacy-jo"]');
+    await legacy.waitFor({ state: 'attached' });
+    assert(await legacy.isDisabled(), 'a job order of an employer pending vetting is not offered');
+    assert((await legacy.textContent()).includes('vetting pending'), 'the option says why: ' + await legacy.textContent());
+    await rep.goto(`${node.url}/crm-lead.html?id=${emp}`);
     // WSB staff vet it; then the rep posts.
     const wsb = await (await browser.newContext()).newPage({ viewport: { width: 1200, height: 900 } });
     await login(wsb, node, 't-wsb');
@@ -35,6 +71,8 @@ export const tests = [
     await rep.reload();
     await rep.waitForSelector('#info dd');
     assert(await rep.isHidden('#jo-pending'), 'no pending notice once vetted');
+    await e24.waitFor({ state: 'attached' });
+    assert(await rep.getAttribute('#svc-pending', 'hidden') !== null && !(await e24.isDisabled()), 'E24 offered once vetted');
     await rep.click('#d-jo summary');
     await rep.click('#jo-save');
     // Every missing field at once, next to its field.

@@ -12,6 +12,10 @@ outpost-hub processes:
     employer that kept it may drop it later, never add it);
   * referral-type E-codes (E24, E35) and "Job Order" work items are refused
     for marketing leads, every such service named at once;
+  * what presupposes the CalJOBS access given once WSB staff have vetted
+    a converted employer waits for it: the recruiting-only services, a
+    "Job Order" work item, a referral to one of its job orders (409 while
+    pending, naming it);
   * job orders (title, openings, location, wage, open/close dates) for
     vetted recruiting employers only, every missing field named at once; a
     participant referred to one from case work is on the participant's
@@ -118,6 +122,67 @@ class VettingAndLockTest(unittest.TestCase):
         self.assertEqual(fields(r), ["result"])
         r = self.w.req("POST", "/employers/%s/vetting" % e["id"], {"result": "locked"}, 400)
         self.assertEqual(r.json()["field"], "reason")
+
+    def test_recruiting_work_waits_for_vetting(self):
+        e = self.c.recruiting("Pending Recruiter Co", "7777777")
+        t = self.c.req("GET", "/meta").json()["today"]
+        E = "/employers/" + e["id"]
+        # The code list says which codes are recruiting-only.
+        codes = {c["code"]: c for c in self.c.req("GET", "/codes", None, 200).json()}
+        self.assertTrue(codes["E24"]["recruiting_only"])
+        self.assertFalse(codes["E20"]["recruiting_only"])
+        # A recruiting-only service: 409 naming the vetting, nothing written;
+        # the other codes are not held up.
+        r = self.c.req("POST", E + "/services", {"services": [{"code": "E20", "start_date": t},
+                                                              {"code": "E55", "start_date": t}]}, 409)
+        self.assertEqual(r.json()["field"], "services[1].code")
+        self.assertIn("E55", r.json()["error"])
+        self.assertIn("once WSB staff have vetted the employer (its vetting is pending)", r.json()["error"])
+        self.assertEqual(self.c.req("GET", E).json()["services"], [])
+        sid = self.c.req("POST", E + "/services", {"services": [{"code": "E20", "start_date": t}]},
+                         201).json()["services"][0]["id"]
+        # ... nor by a correction that makes it one.
+        r = self.c.req("POST", "/services/%s/correct" % sid, {"code": "E24", "start_date": t}, 409)
+        self.assertEqual(r.json()["field"], "code")
+        self.assertIn("vetting is pending", r.json()["error"])
+        # A "Job Order" work item: 409 when made, re-categorised or re-linked;
+        # another category is made, and edited.
+        item = {"category_id": "crm-cat-job-order", "description": "take the job order", "employer_id": e["id"]}
+        r = self.c.req("POST", "/work-items", item, 409)
+        self.assertEqual(r.json()["field"], "category_id")
+        self.assertIn("vetting is pending", r.json()["error"])
+        wi = self.c.req("POST", "/work-items", dict(item, category_id="crm-cat-follow-up"), 201).json()
+        self.c.req("PATCH", "/work-items/" + wi["id"], {"category_id": "crm-cat-job-order"}, 409)
+        other = self.c.req("POST", "/work-items", {"category_id": "crm-cat-job-order",
+                                                   "description": "unlinked job order"}, 201).json()
+        self.c.req("PATCH", "/work-items/" + other["id"], {"employer_id": e["id"]}, 409)
+        self.c.req("PATCH", "/work-items/" + wi["id"], {"description": "call them first"}, 200)
+        # A referral to a job order it had before the rule: listed with its
+        # vetting state, refused (409) with nothing written.
+        db = self.node.db()
+        try:
+            db.execute("INSERT INTO job_orders(id, employer_id, title, openings, location, wage,"
+                       " open_date, created_at) VALUES('legacy-jo-pending', ?, 'Legacy Clerk', 1,"
+                       " 'Sacramento', 18, ?, 0)", (e["id"], t))
+            db.commit()
+        finally:
+            db.close()
+        listed = [j for j in self.c.req("GET", "/job-orders?open=yes").json() if j["id"] == "legacy-jo-pending"]
+        self.assertEqual([j["vetting_status"] for j in listed], ["pending"])
+        p = self.c.req("POST", "/api/v1/case/participants",
+                       {"first_name": "Penny", "last_name": "Pending", "birth_date": "1991-05-06"}, 201).json()
+        refs = "/api/v1/case/participants/%s/referrals" % p["id"]
+        r = self.c.req("POST", refs, {"job_order_id": "legacy-jo-pending"}, 409)
+        self.assertEqual(r.json()["field"], "job_order_id")
+        self.assertIn("vetting is pending", r.json()["error"])
+        self.assertEqual(self.c.req("GET", "/api/v1/case/participants/%s/timeline" % p["id"]).json()["referrals"], [])
+        # Vetted: each goes through.
+        self.w.req("POST", E + "/vetting", {"result": "approved"}, 200)
+        self.c.req("POST", E + "/services", {"services": [{"code": "E55", "start_date": t}]}, 201)
+        self.c.req("POST", "/services/%s/correct" % sid, {"code": "E24", "start_date": t}, 201)
+        self.c.req("POST", "/work-items", item, 201)
+        self.c.req("PATCH", "/work-items/" + wi["id"], {"category_id": "crm-cat-job-order"}, 200)
+        self.c.req("POST", refs, {"job_order_id": "legacy-jo-pending"}, 201)
 
     def test_lock_refuses_services_and_edits_until_unlocked(self):
         e = self.c.recruiting("Mismatch Holdings", "3333333")

@@ -1405,6 +1405,77 @@ class TrustTest(Base):
                       got["pending"])
         self.assertEqual(count(self.hub, "SELECT count(*) FROM job_orders WHERE employer_id=?", eid), 0)
 
+    def test_recruiting_work_waits_for_vetting(self):
+        """What else presupposes the access a converted employer is given
+        once vetted (WSIN15-21): a recruiting-only service (E24), a "Job
+        Order" work item and a referral to one of its job orders.  The
+        office refuses each while the vetting is pending (409, naming it);
+        the hub quarantines each such new row a node pushes for an employer
+        it holds pending (a vetted employer's rows moved onto it; the
+        referral to a job order the employer had before the rule), with the
+        reason, and takes the same rows for the vetted employer."""
+        eid, _ = self.crm_converted("Waits For Its Vetting Co")
+        vetted, _ = self.crm_converted("Vetted Work Co")
+        self.crm_vet(vetted)
+        today = self.node.get("/api/v1/crm/meta").json()["today"]
+        svc = {"services": [{"code": "E24", "start_date": today}]}
+        item = {"category_id": "crm-cat-job-order", "description": "take their job order"}
+        for path, body, field in (("/api/v1/crm/employers/%s/services" % eid, svc, "services[0].code"),
+                                  ("/api/v1/crm/work-items", dict(item, employer_id=eid), "category_id")):
+            r = self.node.post(path, body)
+            self.assertEqual(r.status, 409, r)
+            self.assertEqual(r.json()["field"], field)
+            self.assertIn("vetting is pending", r.json()["error"])
+        # The vetted employer's, made at the real node and at the hub.
+        r = self.node.post("/api/v1/crm/employers/%s/services" % vetted, svc)
+        self.assertEqual(r.status, 201, r)
+        sid = r.json()["services"][0]["id"]
+        r = self.node.post("/api/v1/crm/work-items", dict(item, employer_id=vetted))
+        self.assertEqual(r.status, 201, r)
+        wid = r.json()["id"]
+        r = self.node.post("/api/v1/crm/employers/%s/job-orders" % vetted,
+                           {"title": "Cook", "openings": 2, "location": "Sacramento", "wage": 20})
+        self.assertEqual(r.status, 201, r)
+        jid = r.json()["id"]
+        r = self.node.post("/api/v1/case/participants", {"first_name": "Vera", "last_name": "Vetted",
+                                                         "birth_date": "1988-02-03"})
+        self.assertEqual(r.status, 201, r)
+        pid = r.json()["id"]
+        r = self.node.post("/api/v1/case/participants/%s/referrals" % pid, {"job_order_id": jid})
+        self.assertEqual(r.status, 201, r)
+        rid = r.json()[0]["id"]
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM employer_services WHERE id=?", sid) == 1 and
+                 count(self.hub, "SELECT count(*) FROM work_items WHERE id=?", wid) == 1 and
+                 count(self.hub, "SELECT count(*) FROM job_referrals WHERE id=?", rid) == 1,
+                 timeout=90, what="the service, work item and referral at the hub")
+        # A job order the pending employer had before the rule.
+        legacy = str(uuid.uuid4())
+        with opened(self.hub) as d:
+            d.execute("INSERT INTO job_orders(id, employer_id, title, openings, location, wage,"
+                      " open_date, created_by, office_id, created_at, updated_hlc)"
+                      " SELECT ?, ?, 'Legacy', openings, location, wage, open_date, created_by,"
+                      " office_id, created_at, updated_hlc FROM job_orders WHERE id=?",
+                      (legacy, eid, jid))
+        stamp = "%012x.0000.%s" % (int(time.time() * 1000), self.evil.node_id)
+        moved = [("service", self.hub_row("employer_services", sid, id=str(uuid.uuid4()), employer_id=eid)),
+                 ("work item", self.hub_row("work_items", wid, id=str(uuid.uuid4()), employer_id=eid)),
+                 ("referral", self.hub_row("job_referrals", rid, id=str(uuid.uuid4()), employer_id=eid,
+                                           job_order_id=legacy))]
+        got = self.push_named([(k, stamp, cs) for k, cs in moved])
+        self.assertEqual(set(got), {"service", "work item", "referral"}, got)
+        self.assertIn("employer_services: E24: job listings, job and resume referrals and candidate"
+                      " pre-screens are recorded once WSB staff have vetted the employer", got["service"])
+        self.assertIn("work_items: a Job Order work item is made once WSB staff have vetted",
+                      got["work item"])
+        self.assertIn("job_referrals: participants are referred to its job orders once WSB staff"
+                      " have vetted", got["referral"])
+        for t in ("employer_services", "work_items", "job_referrals"):
+            self.assertEqual(count(self.hub, "SELECT count(*) FROM %s WHERE employer_id=?" % t, eid), 0, t)
+        # The same for the vetted employer: taken.
+        ok = [("service", self.hub_row("employer_services", sid, id=str(uuid.uuid4()))),
+              ("work item", self.hub_row("work_items", wid, id=str(uuid.uuid4())))]
+        self.assertEqual(self.push_named([(k, stamp, cs) for k, cs in ok]), {})
+
     def test_employer_office_of_the_nodes_local_area(self):
         """An employer's office is the lead form's choice among the open
         offices of the node's Local Area (its maker is of that area): the

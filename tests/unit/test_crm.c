@@ -25,6 +25,7 @@
 
 #include "lib/crypto.h"
 #include "lib/db.h"
+#include "lib/json.h"
 #include "model/capture.h"
 #include "model/crm.h"
 #include "model/demo.h"
@@ -1353,6 +1354,48 @@ static void test_hub_refuses_bad_crm_rows(void **state)
 	st_push_refused(hub, a, &scope_a, "job_orders: job orders are posted once WSB staff have vetted"
 					  " the employer");
 	assert_int_equal(db_int(hub, "SELECT count(*) FROM job_orders", -1), 0);
+	/* What else waits for the vetting: a recruiting-only service (E26
+	 * does not), a Job Order work item (another category does not), a
+	 * referral to a job order it had before the rule. */
+	node_write(a, "000000001441.0000.nodeA",
+		   "INSERT INTO employer_services(id, employer_id, code, start_date, created_at)"
+		   " VALUES('0190a000-0000-7000-8000-00000000d004',%Q,'E24','2026-01-05',1767744000000)", EPSILON);
+	st_push_refused(hub, a, &scope_a, "employer_services: E24: job listings, job and resume referrals"
+					  " and candidate pre-screens are recorded once WSB staff have vetted"
+					  " the employer (its vetting is pending)");
+	node_write(a, "000000001442.0000.nodeA",
+		   "INSERT INTO work_items(id, employer_id, category_id, priority_id, status, description,"
+		   " created_at, updated_hlc) VALUES('0190a000-0000-7000-8000-00000000d501',%Q,"
+		   "'crm-cat-job-order','crm-pri-normal','New','Take the job order',1,"
+		   "'000000001442.0000.nodeA')", EPSILON);
+	st_push_refused(hub, a, &scope_a, "work_items: a Job Order work item is made once WSB staff have"
+					  " vetted the employer");
+	node_write(a, "000000001443.0000.nodeA",
+		   "INSERT INTO employer_services(id, employer_id, code, start_date, created_at)"
+		   " VALUES('0190a000-0000-7000-8000-00000000d005',%Q,'E26','2026-01-05',1767744000000)", EPSILON);
+	node_write(a, "000000001444.0000.nodeA",
+		   "INSERT INTO work_items(id, employer_id, category_id, priority_id, status, description,"
+		   " created_at, updated_hlc) VALUES('0190a000-0000-7000-8000-00000000d502',%Q,"
+		   "'crm-cat-outreach','crm-pri-normal','New','Call them',1,'000000001444.0000.nodeA')",
+		   EPSILON);
+	p = st_push(hub, a, &scope_a);
+	assert_int_equal(p.applied, 2);
+	assert_int_equal(p.quarantined, 0);
+	assert_int_equal(db_exec(hub, "INSERT INTO job_orders(id, employer_id, title, openings, location,"
+				      " wage, open_date, created_at, updated_hlc) VALUES("
+				      "'0190a000-0000-7000-8000-00000000d400','" EPSILON "','Legacy',1,"
+				      "'Sacramento',20,'2026-01-05',1,'000000001445.0000.nodeA')"), 0);
+	{
+		cJSON *ref = cJSON_Parse("{\"id\":\"r1\",\"job_order_id\":\"0190a000-0000-7000-8000-00000000d400\","
+					 "\"employer_id\":\"" EPSILON "\",\"participant_id\":\"p1\","
+					 "\"local_area_id\":\"demo-la\",\"referral_date\":\"2026-01-06\"}");
+		char why[200] = "";
+
+		assert_int_equal(crm_hub_validate_row(hub, "job_referrals", SQLITE_INSERT, ref, why, sizeof why), -1);
+		assert_string_equal(why, "job_referrals: participants are referred to its job orders once WSB"
+					 " staff have vetted the employer (its vetting is pending)");
+		cJSON_Delete(ref);
+	}
 	assert_int_equal(db_exec(hub, "UPDATE employers SET vetting_status='approved' WHERE id='" EPSILON "'"), 0);
 	node_write(a, "000000001450.0000.nodeA",
 		   "INSERT INTO job_orders(id, employer_id, title, openings, location, wage, open_date,"
@@ -1361,9 +1404,35 @@ static void test_hub_refuses_bad_crm_rows(void **state)
 	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.applied, 1);
 	assert_int_equal(p.quarantined, 0);
-	assert_null(crm_job_order_vetting_check("approved"));
-	assert_null(crm_job_order_vetting_check(NULL));
-	assert_non_null(crm_job_order_vetting_check("pending"));
+	/* Vetted: the service and the Job Order work item are taken, and a
+	 * referral passes the vetting (refused here for its participant). */
+	node_write(a, "000000001451.0000.nodeA",
+		   "INSERT INTO employer_services(id, employer_id, code, start_date, created_at)"
+		   " VALUES('0190a000-0000-7000-8000-00000000d006',%Q,'E24','2026-01-05',1767744000000)", EPSILON);
+	node_write(a, "000000001452.0000.nodeA",
+		   "INSERT INTO work_items(id, employer_id, category_id, priority_id, status, description,"
+		   " created_at, updated_hlc) VALUES('0190a000-0000-7000-8000-00000000d503',%Q,"
+		   "'crm-cat-job-order','crm-pri-normal','New','Take the job order',1,"
+		   "'000000001452.0000.nodeA')", EPSILON);
+	p = st_push(hub, a, &scope_a);
+	assert_int_equal(p.applied, 2);
+	assert_int_equal(p.quarantined, 0);
+	{
+		cJSON *ref = cJSON_Parse("{\"id\":\"r1\",\"job_order_id\":\"0190a000-0000-7000-8000-00000000d400\","
+					 "\"employer_id\":\"" EPSILON "\",\"participant_id\":\"p1\","
+					 "\"local_area_id\":\"demo-la\",\"referral_date\":\"2026-01-06\"}");
+		char why[200] = "";
+
+		assert_int_equal(crm_hub_validate_row(hub, "job_referrals", SQLITE_INSERT, ref, why, sizeof why), -1);
+		assert_null(strstr(why, "vetted"));
+		cJSON_Delete(ref);
+	}
+	for (int k = CRM_VETTED_JOB_ORDER; k <= CRM_VETTED_REFERRAL; k++) {
+		assert_null(crm_job_order_vetting_check("approved", (crm_vetted)k));
+		assert_null(crm_job_order_vetting_check("locked", (crm_vetted)k));
+		assert_null(crm_job_order_vetting_check(NULL, (crm_vetted)k));
+		assert_non_null(strstr(crm_job_order_vetting_check("pending", (crm_vetted)k), "(its vetting is pending)"));
+	}
 	/* Hub-owned CRM lists are never written by a node. */
 	node_write(a, "000000001500.0000.nodeA",
 		   "UPDATE employer_activity_codes SET status='active' WHERE code='E74'");

@@ -1,7 +1,8 @@
 // case-referral.js - refer the participant to an open job order of a
 // recruiting employer (WSIN15-21: job referrals are for Recruiting
 // Employers only; the node refuses a lead's, a locked employer's or a
-// closed job order).  The referral shows on the participant's timeline
+// closed job order, and one whose employer's vetting is pending: shown
+// unavailable, with why).  The referral shows on the participant's timeline
 // (case-participant.js reloads on "participant-changed") and, by reference,
 // on the employer's summary.
 import { api, el } from './api.js';
@@ -15,8 +16,9 @@ async function fill() {
   try {
     const jobs = await api('/api/v1/crm/job-orders?open=yes');
     $('ref-job').replaceChildren(el('option', { value: '' }, jobs.length ? 'Choose a job order' : 'No open job orders'),
-      ...jobs.map(j => el('option', { value: j.id },
-        `${j.title} — ${j.employer_name}, ${j.location} ($${Number(j.wage).toFixed(2)}${UNIT[j.wage_unit] || ''})`)));
+      ...jobs.map(j => el('option', { value: j.id, disabled: j.vetting_status === 'pending' ? true : null },
+        `${j.title} — ${j.employer_name}, ${j.location} ($${Number(j.wage).toFixed(2)}${UNIT[j.wage_unit] || ''})` +
+        (j.vetting_status === 'pending' ? ' — not yet: referrals wait until WSB staff have vetted the employer (vetting pending)' : ''))));
   } catch { $('d-ref').hidden = true; }
 }
 

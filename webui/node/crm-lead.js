@@ -88,6 +88,8 @@ function render() {
       s.completion_code ? ((m.completion_codes || []).find(c => c.id === s.completion_code) || {}).label || s.completion_code : '', s.staff_name || '']))
     : el('p', { class: 'muted' }, 'No services recorded yet.'));
   $('svc-type').textContent = `Account type: ${TYPE_LABEL[e.account_type]}. Verify it before recording services.`;
+  $('svc-pending').hidden = !(e.account_type === 'recruiting' && e.vetting_status === 'pending');
+  for (const sel of $('svc-rows').querySelectorAll('select[id$="-code"]')) markRecruitingOnly(sel);
   $('work').replaceChildren(e.work_items.length ? table('Work items', ['ID', 'Category', 'Status', 'Due', 'Assigned to', 'Description'],
     e.work_items.map(w => [el('a', { href: '/crm-work.html?open=' + w.id }, w.ref), w.category, w.status, fmtDate(w.due_date), w.assignee_name || '', w.description]))
     : el('p', { class: 'muted' }, 'No work items.'));
@@ -121,6 +123,21 @@ async function load() {
   render();
 }
 
+// The recruiting-only codes (job listings, referrals, candidate searches)
+// are shown unavailable, with why, to a lead and while the employer's
+// vetting is pending (the node refuses them: 400 for a lead, 409 pending).
+function markRecruitingOnly(sel) {
+  const why = emp.account_type !== 'recruiting' ? 'recruiting employers only'
+    : emp.vetting_status === 'pending' ? 'after WSB vetting' : '';
+  for (const o of sel.options) {
+    const c = codes.find(x => x.code === o.value);
+    if (!c || !c.recruiting_only) continue;
+    o.disabled = !!why;
+    o.textContent = `${c.code} ${c.title}${why ? ` (${why})` : ''}`;
+    if (why && o.selected) sel.value = '';
+  }
+}
+
 function svcRow() {
   const i = nrows++;
   const p = `services-${i}-`;
@@ -128,6 +145,7 @@ function svcRow() {
     el('p', { class: 'field-err error', id: p + name + '-err', role: 'alert' }));
   const sel = el('select', { id: p + 'code', 'aria-describedby': p + 'code-err' });
   options(sel, codes.filter(c => c.selectable).map(c => ({ id: c.code, name: `${c.code} ${c.title}` })), { blank: 'Choose a service type' });
+  markRecruitingOnly(sel);
   const cc = el('select', { id: p + 'completion_code', 'aria-describedby': p + 'completion_code-err' });
   options(cc, m.completion_codes, { label: 'label', blank: 'None' });
   const row = el('div', { class: 'svc-row', 'data-row': i },

@@ -126,12 +126,30 @@ async function deleteItem() {
   } catch (e) { showError($('wi-form'), e); }
 }
 
+// A "Job Order" work item is for a recruiting employer WSB staff have
+// vetted (the node refuses it for a lead, 400, and while the vetting is
+// pending, 409): for the employer linked (e, or none) the category is shown
+// unavailable, with why.
+function jobOrderFor(e) {
+  const jo = m.categories.find(c => c.name.toLowerCase() === 'job order');
+  const opt = jo && [...$('w-category_id').options].find(o => o.value === jo.id);
+  if (!opt) return;
+  const why = !e ? '' : e.account_type !== 'recruiting' ? 'A Job Order work item is for recruiting employers only: marketing leads do not post job orders.'
+    : e.vetting_status === 'pending' ? 'A Job Order work item is made once WSB staff have vetted this employer (vetting pending).' : '';
+  opt.disabled = !!why;
+  opt.textContent = jo.name + (why ? ' (not for this employer yet)' : '');
+  if (why && opt.selected) $('w-category_id').value = '';
+  $('w-category-why').textContent = why;
+  $('w-category-why').hidden = !why;
+}
+
 // The answer for what is typed now: one for an earlier text must not pick
 // its employer (an exact name) for the text shown.
 const empSearches = latest();
 function employerSearch() {
   clearTimeout(empTimer);
   $('w-employer_id').value = '';
+  jobOrderFor(null);
   const mine = empSearches();
   empTimer = setTimeout(async () => {
     const q = $('w-employer_q').value.trim();
@@ -141,6 +159,7 @@ function employerSearch() {
     $('w-employers').replaceChildren(...r.items.map(e => el('option', { value: e.company_name }, `${e.zip} ${e.city || ''}`)));
     const hit = r.items.find(e => e.company_name === q);
     if (hit) $('w-employer_id').value = hit.id;
+    jobOrderFor(hit);
   }, 200);
 }
 
@@ -160,6 +179,7 @@ async function addItem() {
     const w = await api(API + '/work-items', { method: 'POST', body });
     f.reset();
     $('w-employer_id').value = '';
+    jobOrderFor(null);
     $('status').textContent = `Work item ${w.ref} added.`;
     await Promise.all([load(), dueNotice()]);
     if (params.get('employer')) location.href = '/crm-lead.html?id=' + encodeURIComponent(params.get('employer'));
@@ -178,7 +198,7 @@ async function init() {
     $('w-employer_id').value = id;
     $('w-employer_q').value = id;
     api(`${API}/employers/${encodeURIComponent(id)}`, { background: true })
-      .then(e => { if ($('w-employer_id').value === id) $('w-employer_q').value = e.company_name; })
+      .then(e => { if ($('w-employer_id').value === id) { $('w-employer_q').value = e.company_name; jobOrderFor(e); } })
       .catch(() => {});
   }
   $('filters').addEventListener('submit', load);
