@@ -426,7 +426,7 @@ static route_rc la_key_rotate(route_call *a)
 static route_rc la_key_retire_write(route_call *a)
 {
 	const char *id = http_req_param(a->rc_req, "id");
-	char msg[1024], detail[1100];
+	char msg[ROUTE_MSG_MAX], detail[ROUTE_MSG_MAX + 64];
 	cJSON *o;
 	int epoch = 0, n = 0, rc;
 
@@ -474,8 +474,8 @@ static route_rc la_key_retire(route_call *a)
 {
 	hub *h = API_HUB(a);
 	const char *id = http_req_param(a->rc_req, "id");
-	char msg[1024];
-	cJSON *o, *e;
+	char msg[ROUTE_MSG_MAX]; /* every node it names */
+	cJSON *o;
 	int force = 0, epoch = 0, rc;
 
 	if (route_bool(a, "force", 0, 0, &force) != 0)
@@ -487,9 +487,9 @@ static route_rc la_key_retire(route_call *a)
 				  " key before retiring the older ones", id);
 		uv_mutex_unlock(&h->hb_wlock);
 	}
-	/* A refusal, with every node it names (longer than an error message
-	 * of the write may be), or nothing to retire: answered here, nothing
-	 * written; the write checks again. */
+	/* A refusal (its whole text, every node it names: route_fail carries
+	 * it whole), or nothing to retire: answered here, nothing written;
+	 * the write checks again. */
 	rc = hub_keys_retire_check(h->hb_db, id, force, &epoch, msg, sizeof msg);
 	if (rc < 0)
 		return ROUTE_DBERR;
@@ -503,28 +503,10 @@ static route_rc la_key_retire(route_call *a)
 		cJSON_AddNumberToObject(o, "retired", 0);
 		return route_ok(a, 200, o);
 	}
-	if (rc == HUB_RETIRE_REFUSED || rc == HUB_RETIRE_NODES) {
-		/* the one error shape (lib/route.h), the whole text */
-		const char *field = rc == HUB_RETIRE_NODES ? "force" : NULL;
-		cJSON *errs;
-		char text[1100];
-
-		snprintf(text, sizeof text, "not retired: %s", msg);
-		if ((o = cJSON_CreateObject()) == NULL ||
-		    (errs = cJSON_AddArrayToObject(o, "errors")) == NULL ||
-		    (e = cJSON_CreateObject()) == NULL) {
-			cJSON_Delete(o);
-			return ROUTE_DBERR;
-		}
-		cJSON_AddItemToArray(errs, e);
-		cJSON_AddStringToObject(o, "error", text);
-		cJSON_AddStringToObject(e, "error", text);
-		if (field) {
-			cJSON_AddStringToObject(o, "field", field);
-			cJSON_AddStringToObject(e, "field", field);
-		}
-		return route_ok(a, 409, o);
-	}
+	if (rc == HUB_RETIRE_REFUSED)
+		return route_fail(a, 409, NULL, "not retired: %s", msg);
+	if (rc == HUB_RETIRE_NODES) /* "force" would go past them */
+		return route_fail(a, 409, "force", "not retired: %s", msg);
 	route_resume_write(a->rc_table, a->rc_route, a->rc_req, a->rc_user, a->rc_actor,
 			   la_key_retire_write, &force);
 	return ROUTE_TAKEN;

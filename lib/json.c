@@ -42,6 +42,31 @@ void json_vformat(char *out, size_t n, const char *fmt, va_list ap)
 	out[len] = '\0';
 }
 
+char *json_vformat_alloc(size_t max, const char *fmt, va_list ap)
+{
+	static const char more[] = "\xE2\x80\xA6"; /* U+2026, "..." */
+	va_list aq;
+	char *s;
+	int k;
+	size_t len;
+
+	va_copy(aq, ap);
+	k = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (k < 0)
+		k = 0;
+	len = (size_t)k;
+	if ((s = malloc(len + 1 + (len > max ? sizeof more : 0))) == NULL)
+		return NULL;
+	vsnprintf(s, len + 1, fmt, ap);
+	utf8_scrub(s);
+	if (len > max) {
+		len = json_utf8_cut(s, len, max);
+		memcpy(s + len, more, sizeof more);
+	}
+	return s;
+}
+
 void json_err_set(json_err *e, const char *field, const char *fmt, ...)
 {
 	va_list ap;

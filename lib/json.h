@@ -95,6 +95,11 @@ size_t json_utf8_cut(const char *s, size_t len, size_t max);
  * a character boundary: a message that quotes a client's text, cut to fit,
  * is never broken UTF-8 (a JSON reply would carry it). */
 void json_vformat(char *out, size_t n, const char *fmt, va_list ap);
+/* The same into a buffer of its own (malloc'd, the caller frees), as long
+ * as the message is: one past max bytes is cut on a character boundary and
+ * ends with a visible "\u2026" (never more than max + 4 bytes).  NULL when
+ * out of memory (ap is then still unread). */
+char *json_vformat_alloc(size_t max, const char *fmt, va_list ap);
 /* Bytes that hold any text of at most n characters and its NUL (UTF-8
  * takes at most 4 bytes a character). */
 #define JSON_TEXT_BYTES(n) (4 * (size_t)(n) + 1)

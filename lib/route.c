@@ -139,24 +139,51 @@ int route_head_check(const route_table *t, http_req *req, const char **field, co
 
 /* ---- errors ---------------------------------------------------------------------- */
 
+/* msg (valid UTF-8) as the next error: in its json_err as far as it
+ * fits, and whole in rc_errs_long when longer. */
 static void add_err(route_call *a, const char *field, const char *msg)
 {
+	size_t len = strlen(msg), cut;
 	json_err *e;
+	int i;
 
 	if (a->rc_nerr >= ROUTE_ERRS_MAX)
 		return;
-	e = &a->rc_errs[a->rc_nerr++];
+	i = a->rc_nerr++;
+	e = &a->rc_errs[i];
 	snprintf(e->field, sizeof e->field, "%s", field ? field : "");
-	snprintf(e->msg, sizeof e->msg, "%s", msg);
+	cut = json_utf8_cut(msg, len, sizeof e->msg - 1);
+	memcpy(e->msg, msg, cut);
+	e->msg[cut] = '\0';
+	/* (no memory for the whole: the part that fits is replied) */
+	a->rc_errs_long[i] = cut < len ? strdup(msg) : NULL;
 }
 
-/* add_err with the message formatted from fmt and ap. */
+/* No error collected. */
+static void errs_clear(route_call *a)
+{
+	for (int i = 0; i < a->rc_nerr; i++) {
+		free(a->rc_errs_long[i]);
+		a->rc_errs_long[i] = NULL;
+	}
+	a->rc_nerr = 0;
+}
+
+/* add_err with the message formatted from fmt and ap, whole up to
+ * ROUTE_MSG_MAX bytes. */
 static void add_errv(route_call *a, const char *field, const char *fmt, va_list ap)
 {
-	char msg[sizeof a->rc_err.msg];
+	char *msg = json_vformat_alloc(ROUTE_MSG_MAX, fmt, ap);
 
-	json_vformat(msg, sizeof msg, fmt, ap);
+	if (msg == NULL) { /* ap is still unread: the part that fits */
+		char part[sizeof a->rc_err.msg];
+
+		json_vformat(part, sizeof part, fmt, ap);
+		add_err(a, field, part);
+		return;
+	}
 	add_err(a, field, msg);
+	free(msg);
 }
 
 int route_err(route_call *a, const char *field, const char *fmt, ...)
@@ -183,7 +210,7 @@ route_rc route_fail(route_call *a, int status, const char *field, const char *fm
 {
 	va_list ap;
 
-	a->rc_nerr = 0;
+	errs_clear(a);
 	va_start(ap, fmt);
 	add_errv(a, field, fmt, ap);
 	va_end(ap);
@@ -212,14 +239,18 @@ route_rc route_bad_json(route_call *a, const json_err *e)
 	return ROUTE_BAD;
 }
 
-void route_reply_errors(http_req *req, int status, const json_err *errs, int n)
+/* route_reply_errors, error i's message whole[i] when whole and it are
+ * not NULL. */
+static void reply_errors(http_req *req, int status, const json_err *errs, char *const *whole,
+			 int n)
 {
 	static const char fallback[] = "{\"error\":\"out of memory\"}";
 	cJSON *o = cJSON_CreateObject(), *arr, *x;
 	char *s = NULL;
 	int i, ok = o != NULL;
 
-	if (ok && !cJSON_AddStringToObject(o, "error", errs[0].msg))
+#define MSG(i) (whole && whole[i] ? whole[i] : errs[i].msg)
+	if (ok && !cJSON_AddStringToObject(o, "error", MSG(0)))
 		ok = 0;
 	if (ok && errs[0].field[0] && !cJSON_AddStringToObject(o, "field", errs[0].field))
 		ok = 0;
@@ -228,9 +259,10 @@ void route_reply_errors(http_req *req, int status, const json_err *errs, int n)
 	for (i = 0; ok && i < n; i++) {
 		if ((x = cJSON_CreateObject()) == NULL || !cJSON_AddItemToArray(arr, x) ||
 		    (errs[i].field[0] && !cJSON_AddStringToObject(x, "field", errs[i].field)) ||
-		    !cJSON_AddStringToObject(x, "error", errs[i].msg))
+		    !cJSON_AddStringToObject(x, "error", MSG(i)))
 			ok = 0;
 	}
+#undef MSG
 	if (ok)
 		s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -239,6 +271,11 @@ void route_reply_errors(http_req *req, int status, const json_err *errs, int n)
 	else
 		http_reply(req, status, "application/json", fallback, sizeof fallback - 1);
 	free(s);
+}
+
+void route_reply_errors(http_req *req, int status, const json_err *errs, int n)
+{
+	reply_errors(req, status, errs, NULL, n);
 }
 
 /* ---- body ------------------------------------------------------------------------ */
@@ -503,9 +540,9 @@ static void reply_failure(route_call *a, route_rc rc, const char *why)
 			add_err(a, a->rc_err.field, a->rc_err.msg);
 		if (a->rc_nerr == 0)
 			add_err(a, NULL, "the request is not valid");
-		route_reply_errors(a->rc_req, 400, a->rc_errs, a->rc_nerr);
+		reply_errors(a->rc_req, 400, a->rc_errs, a->rc_errs_long, a->rc_nerr);
 	} else if (rc == ROUTE_FAIL && a->rc_nerr > 0) {
-		route_reply_errors(a->rc_req, a->rc_status, a->rc_errs, a->rc_nerr);
+		reply_errors(a->rc_req, a->rc_status, a->rc_errs, a->rc_errs_long, a->rc_nerr);
 	} else {
 		if (why == NULL) {
 			failure_text(a, now, sizeof now);
@@ -612,6 +649,7 @@ static void call_init(route_call *a, const route_table *t, const route_def *d, h
 
 static void call_free(route_call *a)
 {
+	errs_clear(a);
 	free(a->rc_text);
 	buf_release(&a->rc_out);
 	cJSON_Delete(a->rc_reply);

@@ -111,6 +111,9 @@ typedef struct route_list {
 #define ROUTE_LIST(defs) {(defs), sizeof(defs) / sizeof((defs)[0])}
 
 #define ROUTE_ERRS_MAX 16
+/* An error message is carried whole up to this many bytes (a refusal that
+ * names many nodes); past it, it is cut with a visible "\u2026". */
+#define ROUTE_MSG_MAX 8192
 
 /* One request on its way through the dispatcher; lives on its stack. */
 struct route_call {
@@ -125,6 +128,8 @@ struct route_call {
 	                             * function may take it and set NULL) */
 	json_err rc_err;            /* scratch for json_get_*: added to the errors on ROUTE_BAD */
 	json_err rc_errs[ROUTE_ERRS_MAX];
+	char *rc_errs_long[ROUTE_ERRS_MAX]; /* error i's whole message (malloc'd) when
+	                                     * longer than rc_errs[i].msg holds, else NULL */
 	int rc_nerr;
 	int rc_status;              /* set by route_ok*, route_fail */
 	cJSON *rc_reply;            /* JSON reply (route_ok) */
@@ -234,7 +239,8 @@ void route_csv_field(route_call *a, const char *s, int last);
  * SQLite could not make (out of memory) fails the reply, never a blank. */
 struct sqlite3_stmt;
 void route_csv_col(route_call *a, struct sqlite3_stmt *st, int i, int last);
-/* Fail with status and one message (field may be NULL). */
+/* Fail with status and one message (field may be NULL).  The messages of
+ * these three are replied whole, up to ROUTE_MSG_MAX bytes. */
 route_rc route_fail(route_call *a, int status, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* One field error, collected (the function goes on to find the others);

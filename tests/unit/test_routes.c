@@ -146,6 +146,7 @@ static struct {
 	const route_table *taken_table;
 	const route_def *taken_route;
 	sqlite3 *db; /* when set, begin/commit/abort are real, as the daemons' */
+	const char *long_msg; /* fn_echo's message for the names "long" and "longbad" */
 } t;
 
 static int t_auth(route_call *a)
@@ -225,6 +226,12 @@ static route_rc fn_echo(route_call *a)
 		return ROUTE_BAD;
 	if (strcmp(name, "gone") == 0)
 		return route_fail(a, 404, "name", "no such %s", name);
+	if (strcmp(name, "long") == 0)
+		return route_fail(a, 409, "name", "not done: %s", t.long_msg);
+	if (strcmp(name, "longbad") == 0) {
+		route_err(a, "age", "%s", t.long_msg);
+		return route_bad(a, "name", "bad: %s", t.long_msg);
+	}
 	if (strcmp(name, "db") == 0)
 		return ROUTE_DBERR;
 	return route_ok(a, 201, cJSON_CreateString(name));
@@ -295,7 +302,7 @@ static const route_def t_defs[] = {
 static const route_list t_list = ROUTE_LIST(t_defs);
 static const route_list *const t_lists[] = {&t_list, NULL};
 
-static char out[8192];
+static char out[65536];
 
 /* One request through a fresh memory connection; the answer into out.
  * When a function took it (fn_defer), it is resumed with fn_resumed and
@@ -540,6 +547,57 @@ static void test_failed_write_logs_its_error(void **state)
 	t.db = NULL;
 }
 
+/*
+ * A message longer than a field error's 200 bytes (a refusal naming every
+ * node it is about) is replied whole, by route_fail, route_err and
+ * route_bad alike; past ROUTE_MSG_MAX bytes it is cut, on a character
+ * boundary, with a visible "\u2026".
+ */
+static void test_long_message_whole(void **state)
+{
+	static char msg[ROUTE_MSG_MAX + 64], want[ROUTE_MSG_MAX + 256];
+	size_t i;
+
+	(void)state;
+	/* 1,000 characters, ending in a name the reply must still carry */
+	for (i = 0; i < 990; i++)
+		msg[i] = (char)('a' + i % 26);
+	snprintf(msg + 990, sizeof msg - 990, "node-last");
+	assert_int_equal(strlen(msg), 999);
+	reset(1);
+	t.long_msg = msg;
+	run("POST", "/w/1", "{\"tags\":[],\"name\":\"long\",\"age\":3}");
+	assert_non_null(strstr(out, "HTTP/1.1 409"));
+	snprintf(want, sizeof want, "{\"error\":\"not done: %s\",\"field\":\"name\",", msg);
+	if (strstr(out, want) == NULL)
+		fail_msg("the message is not whole: %.400s", out);
+	snprintf(want, sizeof want, "{\"field\":\"name\",\"error\":\"not done: %s\"}", msg);
+	assert_non_null(strstr(out, want));
+	assert_int_equal(t.aborts, 1);
+
+	reset(1);
+	t.long_msg = msg;
+	run("POST", "/w/1", "{\"tags\":[],\"name\":\"longbad\",\"age\":3}");
+	assert_non_null(strstr(out, "HTTP/1.1 400"));
+	snprintf(want, sizeof want, "{\"field\":\"age\",\"error\":\"%s\"}", msg);
+	assert_non_null(strstr(out, want));
+	snprintf(want, sizeof want, "{\"field\":\"name\",\"error\":\"bad: %s\"}", msg);
+	assert_non_null(strstr(out, want));
+
+	/* past the bound: cut, and says so; a character is never split */
+	memset(msg, 'x', sizeof msg - 1);
+	msg[sizeof msg - 1] = '\0';
+	memcpy(msg + ROUTE_MSG_MAX - 11, "\xC3\xA9", 2); /* "not done: " is 10 bytes */
+	reset(1);
+	t.long_msg = msg;
+	run("POST", "/w/1", "{\"tags\":[],\"name\":\"long\",\"age\":3}");
+	assert_non_null(strstr(out, "HTTP/1.1 409"));
+	snprintf(want, sizeof want, "\"error\":\"not done: %.*s\xE2\x80\xA6\"", ROUTE_MSG_MAX - 11,
+		 msg);
+	if (strstr(out, want) == NULL)
+		fail_msg("not cut at %d bytes with an ellipsis: %.200s", ROUTE_MSG_MAX, out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -553,6 +611,7 @@ int main(void)
 	    cmocka_unit_test(test_resume_write_and_json_only),
 	    cmocka_unit_test(test_keys_late),
 	    cmocka_unit_test(test_failed_write_logs_its_error),
+	    cmocka_unit_test(test_long_message_whole),
 	};
 
 	tu_watchdog(60);
