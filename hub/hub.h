@@ -338,8 +338,10 @@ int hub_keys_rotate(sqlite3 *db, const char *la, int *epoch);
  * -1.  Loop thread (or a command's only thread). */
 int hub_keys_reencrypt(sqlite3 *db, hlc *clk, int always);
 /* The whole pass now, batch after batch (each its own transaction, so
- * outside any): what `outpost-hub ssn-key-retire` and its admin route do
- * first.  How many were written, or -1. */
+ * outside any), to its end (past batches of rows the hub cannot read;
+ * once more when reopened meanwhile): what `outpost-hub ssn-key-retire`
+ * and its admin route do first.  A pass of its own, apart from
+ * hub_keys_reencrypt's.  How many were written, or -1. */
 int hub_keys_reencrypt_all(sqlite3 *db, hlc *clk);
 /* Inside the hub's row validator: a participant an office writes with its
  * SSN under an older key than its Local Area's newest (a PC offline across

@@ -351,12 +351,18 @@ int hub_keys_migrate(sqlite3 *db)
 
 /* ---- key epochs: rotation and re-encryption ----------------------------------- */
 
+/* Where a re-encryption pass is: its position (participants.id, "" at
+ * its start) and the sum of ssn_reencrypted.reopened when it began. */
+typedef struct reenc_pass {
+	char rp_after[64];
+	int64_t rp_gen;
+} reenc_pass;
+
 /* A rotation the serving hub made since its last full re-encryption pass
- * (and at start); the pass's position (participants.id); the sum of
- * ssn_reencrypted.reopened when the pass began.  Loop thread. */
+ * (and at start), and that pass (hub_keys_reencrypt's, batch by batch).
+ * Loop thread; hub_keys_reencrypt_all's pass is its caller's own. */
 static int reencrypt_due = 1;
-static char reencrypt_after[64];
-static int64_t reencrypt_gen;
+static reenc_pass loop_pass;
 
 /* Each Local Area's newest key epoch k(la, e) (case_keys: LA, LA:eN), and
  * todo(la, e): those of a second key or more not marked done up to it. */
@@ -445,7 +451,7 @@ int hub_keys_rotate(sqlite3 *db, const char *la, int *epoch)
 	if (db_exec(db, "RELEASE ssn_key_rotate") != 0)
 		return -1;
 	reencrypt_due = 1;
-	reencrypt_after[0] = '\0';
+	loop_pass.rp_after[0] = '\0';
 	if (epoch)
 		*epoch = cur + 1;
 	log_info("Local Area %s: new SSN key (epoch %d); stored SSNs are written again under it",
@@ -628,39 +634,32 @@ int hub_keys_retire(sqlite3 *db, const char *la, int force, int *epoch, int *ret
 	return 0;
 }
 
-int hub_keys_reencrypt_all(sqlite3 *db, hlc *clk)
-{
-	int n, total = 0;
-
-	while ((n = hub_keys_reencrypt(db, clk, 1)) > 0)
-		total += n;
-	return n < 0 ? -1 : total;
-}
-
 struct reenc_row {
 	char id[64], la[64], enc[CASE_SSN_ENC_MAX + 1], at[HLC_STRLEN], kind[8];
 };
 
-int hub_keys_reencrypt(sqlite3 *db, hlc *clk, int always)
+/* The next batch of pass p: how many SSNs it wrote, or -1.  *end is set
+ * when it was the pass's last (p then starts again), *again when the pass
+ * was reopened meanwhile (it did not mark: a row may lie behind it). */
+static int reencrypt_batch(sqlite3 *db, hlc *clk, reenc_pass *p, int *end, int *again)
 {
 	struct reenc_row *r = NULL;
 	sqlite3_stmt *st = NULL;
 	int n = 0, done = 0, ret = -1;
 	int64_t todo, reopened = -1;
 
-	if (!master_ok || (!reencrypt_due && !always))
-		return 0;
+	*end = *again = 0;
 	/* Every Local Area of a second key done up to its newest: nothing to
 	 * scan for (case_keys and the marks are read, no participant). */
 	if ((todo = db_int(db, "WITH " REENCRYPT_TODO " SELECT count(*) FROM todo", -1)) <= 0) {
 		if (todo == 0) {
-			reencrypt_due = 0;
-			reencrypt_after[0] = '\0';
+			*end = 1;
+			p->rp_after[0] = '\0';
 		}
 		return todo == 0 ? 0 : -1;
 	}
-	if (reencrypt_after[0] == '\0' &&
-	    (reencrypt_gen = db_int(db, "SELECT total(reopened) FROM ssn_reencrypted", -1)) < 0)
+	if (p->rp_after[0] == '\0' &&
+	    (p->rp_gen = db_int(db, "SELECT total(reopened) FROM ssn_reencrypted", -1)) < 0)
 		return -1;
 	if ((r = calloc(HUB_REENCRYPT_BATCH, sizeof *r)) == NULL)
 		return -1;
@@ -673,7 +672,7 @@ int hub_keys_reencrypt(sqlite3 *db, hlc *clk, int always)
 		       "  AND substr(p.ssn_enc, 1, length(k.e) + 2) <> 'e' || k.e || ':'"
 		       " ORDER BY p.id LIMIT ?2") != 0)
 		goto out;
-	sqlite3_bind_text(st, 1, reencrypt_after, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, p->rp_after, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, HUB_REENCRYPT_BATCH);
 	while (n < HUB_REENCRYPT_BATCH && sqlite3_step(st) == SQLITE_ROW) {
 		const char *c[5];
@@ -703,7 +702,7 @@ int hub_keys_reencrypt(sqlite3 *db, hlc *clk, int always)
 	 * it may have gone past: it starts again). */
 	if (n < HUB_REENCRYPT_BATCH &&
 	    (reopened = db_int(db, "SELECT total(reopened) FROM ssn_reencrypted", -1)) ==
-		    reencrypt_gen &&
+		    p->rp_gen &&
 	    db_exec(db, "WITH " REENCRYPT_TODO " INSERT INTO ssn_reencrypted(local_area_id, epoch)"
 			" SELECT la, e FROM todo WHERE 1 ON CONFLICT(local_area_id) DO UPDATE"
 			" SET epoch = excluded.epoch") != 0) {
@@ -716,10 +715,11 @@ int hub_keys_reencrypt(sqlite3 *db, hlc *clk, int always)
 	}
 	/* Past rows this hub cannot read, so they do not stop the pass. */
 	if (n == HUB_REENCRYPT_BATCH) {
-		snprintf(reencrypt_after, sizeof reencrypt_after, "%s", r[n - 1].id);
+		snprintf(p->rp_after, sizeof p->rp_after, "%s", r[n - 1].id);
 	} else {
-		reencrypt_after[0] = '\0';
-		reencrypt_due = reopened != reencrypt_gen;
+		p->rp_after[0] = '\0';
+		*end = 1;
+		*again = reopened != p->rp_gen;
 	}
 	if (done > 0)
 		log_info("%d stored SSN(s) written again under their Local Area's newest key", done);
@@ -731,4 +731,32 @@ out:
 		free(r);
 	}
 	return ret;
+}
+
+int hub_keys_reencrypt(sqlite3 *db, hlc *clk, int always)
+{
+	int n, end, again;
+
+	if (!master_ok || (!reencrypt_due && !always))
+		return 0;
+	if ((n = reencrypt_batch(db, clk, &loop_pass, &end, &again)) >= 0 && end)
+		reencrypt_due = again;
+	return n;
+}
+
+int hub_keys_reencrypt_all(sqlite3 *db, hlc *clk)
+{
+	reenc_pass p = {.rp_after = ""};
+	int n, end, again, total = 0, passes = 0;
+
+	if (!master_ok)
+		return 0;
+	/* To the pass's end, past batches that wrote nothing (rows this hub
+	 * cannot read); once more when it was reopened meanwhile. */
+	do {
+		if ((n = reencrypt_batch(db, clk, &p, &end, &again)) < 0)
+			return -1;
+		total += n;
+	} while (!end || (again && ++passes < 2));
+	return total;
 }

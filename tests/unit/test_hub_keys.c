@@ -464,6 +464,82 @@ static void test_reencrypt_reopened_mid_pass(void **state)
 	free(dir);
 }
 
+/* hub_keys_reencrypt_all (what a retirement runs first): the rows under
+ * an older epoch are all written again, the ones under the newest are not
+ * touched (their value and clock as they were), and the pass goes on to
+ * its end past a batch of rows the hub cannot read (a stand-alone node's
+ * own key): it stopped at the first batch that wrote nothing, so the SSNs
+ * after them stayed under the older key and the retirement was refused. */
+static void test_reencrypt_all_older_only(void **state)
+{
+	char *dir, enc[CASE_SSN_ENC_MAX + 1], mac[65], id[64], ssn[24], v[CASE_SSN_ENC_MAX + 1];
+	char junk[2 * 40 + 1];
+	sqlite3 *db = rotated_with_pk1(&dir, enc, mac);
+	unsigned char k1[CASE_KEY_LEN];
+	hlc clk;
+	int i;
+	int64_t seq;
+
+	(void)state;
+	hlc_init(&clk, HUB_NODE_ID, NULL, NULL);
+	/* 120 rows under epoch 1 this hub cannot read, before PK1 (c001) in
+	 * id order: more than a batch. */
+	memset(junk, 'a', sizeof junk - 1);
+	junk[sizeof junk - 1] = '\0';
+	for (i = 0; i < 120; i++) {
+		snprintf(id, sizeof id, "0190b000-0000-7000-8000-00000000b%03x", i);
+		put_ssn(db, id, junk, "00");
+	}
+	/* 30 more it can read under epoch 1, after PK1 ... */
+	assert_int_equal(case_key_load_at(db, DEMO_LOCAL_AREA, 1, k1), 0);
+	for (i = 0; i < 30; i++) {
+		snprintf(id, sizeof id, "0190b000-0000-7000-8000-00000000d%03x", i);
+		snprintf(ssn, sizeof ssn, "33344%04d", i);
+		assert_int_equal(case_ssn_protect(k1, 1, id, ssn, enc, mac), 0);
+		put_ssn(db, id, enc, mac);
+	}
+	crypto_wipe(k1, sizeof k1);
+	/* ... and 64 under the newest, epoch 2, among them. */
+	for (i = 0; i < 64; i++) {
+		snprintf(id, sizeof id, "0190b000-0000-7000-8000-00000000%c%03x", i % 2 ? 'a' : 'd',
+			 0x100 + i);
+		snprintf(ssn, sizeof ssn, "44455%04d", i);
+		assert_int_equal(case_ssn_protect_db(db, DEMO_LOCAL_AREA, id, ssn, enc, mac), 0);
+		assert_int_equal(case_ssn_epoch(enc), 2);
+		put_ssn(db, id, enc, mac);
+	}
+	assert_int_equal(db_exec(db, "CREATE TEMP TABLE was AS SELECT id, ssn_enc, ssn_hmac,"
+				     " updated_hlc FROM participants WHERE ssn_enc LIKE 'e2:%'"), 0);
+	seq = db_int(db, "SELECT max(seq) FROM change_log", -1);
+
+	assert_int_equal(hub_keys_reencrypt_all(db, &clk), 31);
+	/* Every readable SSN under an older key: under epoch 2 now, and reads. */
+	assert_int_equal(db_int(db, "SELECT count(*) FROM participants WHERE ssn_enc LIKE 'e2:%'"
+				    " AND (id = '" PK1 "' OR id LIKE '%00000000d0__')", -1), 31);
+	assert_int_equal(db_text(db, "SELECT ssn_enc FROM participants WHERE id="
+				     "'0190b000-0000-7000-8000-00000000d01d'", NULL, v, sizeof v), 0);
+	assert_int_equal(case_ssn_reveal_db(db, DEMO_LOCAL_AREA, "0190b000-0000-7000-8000-00000000d01d",
+					    v, ssn), 0);
+	assert_string_equal(ssn, "333440029");
+	/* The ones it cannot read: left as they were. */
+	assert_int_equal(db_int_bound(db, -1, "SELECT count(*) FROM participants WHERE ssn_enc = ?1",
+				      "t", junk), 120);
+	/* The ones under the newest: not touched. */
+	assert_int_equal(db_int(db, "SELECT count(*) FROM participants p JOIN was w USING (id)"
+				    " WHERE p.ssn_enc IS w.ssn_enc AND p.ssn_hmac IS w.ssn_hmac"
+				    " AND p.updated_hlc IS w.updated_hlc", -1), 64);
+	assert_int_equal(db_int_bound(db, -1, "SELECT count(*) FROM was w JOIN change_log c ON"
+					      " c.tbl = 'participants' AND c.row_id = w.id AND c.seq > ?1",
+				      "I", seq), 0);
+	/* Done: marked, a retirement may go on. */
+	assert_int_equal(db_int(db, "SELECT epoch FROM ssn_reencrypted WHERE local_area_id='demo-la'",
+				-1), 2);
+	assert_int_equal(hub_keys_reencrypt_all(db, &clk), 0);
+	sqlite3_close(db);
+	tu_rmtree(dir);
+	free(dir);
+}
+
 /* The hub's duplicate check of a participant an office pushes compares
  * its SSN under every key the hub holds: the same person registered before
  * and after a rotation is flagged when the second row arrives, not only
@@ -628,4 +704,4 @@ static void test_retire_older_epochs(void **state)
 TU_MAIN(cmocka_unit_test(test_key_epochs), cmocka_unit_test(test_search_hashes_between_epochs),
 	cmocka_unit_test(test_review_between_epochs), cmocka_unit_test(test_reencrypt_marked),
 	cmocka_unit_test(test_reencrypt_reopened_mid_pass), cmocka_unit_test(test_duplicate_across_epochs),
-	cmocka_unit_test(test_retire_older_epochs))
+	cmocka_unit_test(test_retire_older_epochs), cmocka_unit_test(test_reencrypt_all_older_only))
