@@ -186,6 +186,11 @@ typedef void (*acct_pw_done)(hub *h, http_req *req, void *arg, int result,
  */
 int acct_pw_job(hub *h, http_req *req, const char *pw, const char *stored,
 		acct_pw_done done, void *arg);
+/* The caller of a write that waited in the thread pool (a hash, a pass), as
+ * the hub has it now: a check made before the wait may no longer hold, so
+ * its session must still be there, and its staff row is read again into p
+ * (roles, Local Area, division).  0, or -1 with the reply sent (401, 500). */
+int acct_resume_caller(hub *h, http_req *req, acct_principal *p);
 
 
 /* ---- acct_api*.c: the routes are rows of the hub's table (hub/acct_api.h) --- */

@@ -274,15 +274,12 @@ void acct_resume_init(acct_resume *r, size_t size, route_call *a, route_fn write
 static int principal_load(sqlite3 *db, const char *staff_id, acct_principal *p);
 
 /*
- * The caller of a write that waited for a hash, as the hub has it now: a
- * check made before the hash may no longer hold after it (half a second
- * and more), so its session must still be there (a reset, a deactivation,
- * a change of its roles and a sign-out end it) and its staff row is read
- * again into p (roles, Local Area, division) for the write's own checks,
- * which run again on the target as it is now.  0, or -1 with the reply
- * sent.
+ * (acct.h) A check made before the hash may no longer hold after it (half
+ * a second and more): a reset, a deactivation, a change of its roles and a
+ * sign-out end the session; the staff row read again is for the write's
+ * own checks, which run again on the target as it is now.
  */
-static int resume_caller(hub *h, http_req *req, acct_principal *p)
+int acct_resume_caller(hub *h, http_req *req, acct_principal *p)
 {
 	acct_principal now = *p;
 	int rc;
@@ -312,7 +309,7 @@ static void resume_hashed(hub *h, http_req *req, void *arg, int result, const ch
 
 	if (result != 0 || stored == NULL) {
 		http_reply_error(req, 500, NULL, "%s", r->ar_fail);
-	} else if (resume_caller(h, req, &r->ar_p) == 0) {
+	} else if (acct_resume_caller(h, req, &r->ar_p) == 0) {
 		r->ar_stored = stored;
 		r->ar_verifier = verifier;
 		route_resume_write(r->ar_table, r->ar_route, req, &r->ar_p, r->ar_p.ap_username,

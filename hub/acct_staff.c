@@ -139,7 +139,7 @@ static route_rc issue_write(route_call *a)
 
 	if (rq == NULL)
 		goto out;
-	/* Checked again as things are now (the caller as resume_caller() read
+	/* Checked again as things are now (the caller as acct_resume_caller() read
 	 * it): while the password was hashed the account may have become an
 	 * administrator's, been deactivated, or the caller lost its role. */
 	if (c->create) {

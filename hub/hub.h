@@ -341,7 +341,8 @@ int hub_keys_reencrypt(sqlite3 *db, hlc *clk, int always);
  * outside any), to its end (past batches of rows the hub cannot read;
  * once more when reopened meanwhile): what `outpost-hub ssn-key-retire`
  * and its admin route do first.  A pass of its own, apart from
- * hub_keys_reencrypt's.  How many were written, or -1. */
+ * hub_keys_reencrypt's: the serving hub runs it in a work thread on
+ * hb_wdb under hb_wlock.  How many were written, or -1. */
 int hub_keys_reencrypt_all(sqlite3 *db, hlc *clk);
 /* Inside the hub's row validator: a participant an office writes with its
  * SSN under an older key than its Local Area's newest (a PC offline across

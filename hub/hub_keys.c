@@ -55,6 +55,7 @@
  */
 #include "hub/hub.h"
 #include "lib/crypto.h"
+#include "lib/fault.h"
 #include "lib/log.h"
 #include "model/casework.h"
 #include "model/schema.h"
@@ -748,9 +749,12 @@ int hub_keys_reencrypt_all(sqlite3 *db, hlc *clk)
 {
 	reenc_pass p = {.rp_after = ""};
 	int n, end, again, total = 0, passes = 0;
+	int64_t delay = fault_reencrypt_delay_ms();
 
 	if (!master_ok)
 		return 0;
+	if (delay > 0)
+		usleep((useconds_t)delay * 1000);
 	/* To the pass's end, past batches that wrote nothing (rows this hub
 	 * cannot read); once more when it was reopened meanwhile. */
 	do {

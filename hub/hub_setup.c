@@ -421,23 +421,43 @@ static route_rc la_key_rotate(route_call *a)
 	return route_ok(a, 200, o);
 }
 
-/* la_key_retire's write (route_resume_write; rc_arg: force): the
+/* A retirement under way: the caller and the row (to resume the call
+ * with), "force", and the re-encryption pass's result. */
+typedef struct retire_job {
+	uv_work_t rj_w;
+	hub *rj_h;
+	http_req *rj_req;
+	acct_principal rj_p;
+	const route_table *rj_table;
+	const route_def *rj_route;
+	int rj_force;
+	int rj_pass; /* stored SSNs written again, or -1 */
+} retire_job;
+
+/* A refusal of the retirement: its whole text, every node it names
+ * (route_fail carries it whole). */
+static route_rc retire_refused(route_call *a, int rc, const char *msg)
+{
+	if (rc == HUB_RETIRE_NODES) /* "force" would go past them */
+		return route_fail(a, 409, "force", "not retired: %s", msg);
+	return route_fail(a, 409, NULL, "not retired: %s", msg);
+}
+
+/* la_key_retire's write (route_resume_write; rc_arg: its retire_job): the
  * retirement and its audit row, as `outpost-hub ssn-key-retire` does. */
 static route_rc la_key_retire_write(route_call *a)
 {
+	const retire_job *j = a->rc_arg;
 	const char *id = http_req_param(a->rc_req, "id");
 	char msg[ROUTE_MSG_MAX], detail[ROUTE_MSG_MAX + 64];
 	cJSON *o;
 	int epoch = 0, n = 0, rc;
 
-	rc = hub_keys_retire(API_HUB(a)->hb_db, id, *(const int *)a->rc_arg, &epoch, &n, msg,
-			     sizeof msg);
+	rc = hub_keys_retire(API_HUB(a)->hb_db, id, j->rj_force, &epoch, &n, msg, sizeof msg);
 	if (rc == HUB_RETIRE_NO_LA)
 		return route_fail(a, 404, NULL, "no Local Area '%s' with an SSN key", id);
-	if (rc == HUB_RETIRE_REFUSED)
-		return route_fail(a, 409, NULL, "not retired: %s", msg);
-	if (rc == HUB_RETIRE_NODES) /* "force" would go past them */
-		return route_fail(a, 409, "force", "not retired: %s", msg);
+	if (rc == HUB_RETIRE_REFUSED || rc == HUB_RETIRE_NODES)
+		return retire_refused(a, rc, msg);
 	if (rc != 0 && rc != HUB_RETIRE_NONE)
 		return ROUTE_DBERR;
 	/* Nothing older than the newest key: nothing changed, the call is
@@ -458,43 +478,24 @@ static route_rc la_key_retire_write(route_call *a)
 	return route_ok(a, 200, o);
 }
 
-/* POST /api/v1/admin/local-areas/:id/ssn-key/retire {"force"?} -> {"id",
- * "epoch", "retired"[, "warning"]}: the Local Area's SSN keys older than
- * its newest deleted (hub_keys_retire), audited (ssn_key.retire); "retired"
- * 0 when there is none; 409 saying why when refused (field "force" when
- * it names the nodes not pulled since the rotation: "force" goes past
- * them, "warning" then names them).  The stored SSNs are written again
- * first, as the command does: that pass commits batch by batch, outside
- * the route's write, so the row is ROUTE_DEFER and the retirement runs as
- * its write.  The pull progress kept in memory is written first too
- * (nodes.pull_cursor, read by the check); both only when no push holds the
- * write lock, as the minute's timer does (else the check reads the older
- * state, and refuses). */
-static route_rc la_key_retire(route_call *a)
+/* Once the pass is done (route_resume_read; rc_arg: the retire_job): a
+ * refusal, or nothing to retire, is answered here, nothing written;
+ * else the retirement runs as the row's write, which checks again. */
+static route_rc la_key_retire_checked(route_call *a)
 {
-	hub *h = API_HUB(a);
+	retire_job *j = a->rc_arg;
 	const char *id = http_req_param(a->rc_req, "id");
 	char msg[ROUTE_MSG_MAX]; /* every node it names */
 	cJSON *o;
-	int force = 0, epoch = 0, rc;
+	int epoch = 0, rc;
 
-	if (route_bool(a, "force", 0, 0, &force) != 0)
-		return ROUTE_BAD;
-	if (uv_mutex_trylock(&h->hb_wlock) == 0) {
-		hub_progress_flush(h);
-		if (hub_keys_reencrypt_all(h->hb_db, hub_clock(h)) < 0)
-			log_warnx("Local Area %s: cannot write the stored SSNs again under the newest"
-				  " key before retiring the older ones", id);
-		uv_mutex_unlock(&h->hb_wlock);
-	}
-	/* A refusal (its whole text, every node it names: route_fail carries
-	 * it whole), or nothing to retire: answered here, nothing written;
-	 * the write checks again. */
-	rc = hub_keys_retire_check(h->hb_db, id, force, &epoch, msg, sizeof msg);
+	rc = hub_keys_retire_check(API_HUB(a)->hb_db, id, j->rj_force, &epoch, msg, sizeof msg);
 	if (rc < 0)
 		return ROUTE_DBERR;
 	if (rc == HUB_RETIRE_NO_LA)
 		return route_fail(a, 404, NULL, "no Local Area '%s' with an SSN key", id);
+	if (rc == HUB_RETIRE_REFUSED || rc == HUB_RETIRE_NODES)
+		return retire_refused(a, rc, msg);
 	if (rc == HUB_RETIRE_NONE) {
 		if ((o = cJSON_CreateObject()) == NULL)
 			return ROUTE_DBERR;
@@ -503,12 +504,79 @@ static route_rc la_key_retire(route_call *a)
 		cJSON_AddNumberToObject(o, "retired", 0);
 		return route_ok(a, 200, o);
 	}
-	if (rc == HUB_RETIRE_REFUSED)
-		return route_fail(a, 409, NULL, "not retired: %s", msg);
-	if (rc == HUB_RETIRE_NODES) /* "force" would go past them */
-		return route_fail(a, 409, "force", "not retired: %s", msg);
 	route_resume_write(a->rc_table, a->rc_route, a->rc_req, a->rc_user, a->rc_actor,
-			   la_key_retire_write, &force);
+			   la_key_retire_write, j);
+	return ROUTE_TAKEN;
+}
+
+/* [work thread] The re-encryption pass to its end, on the work threads'
+ * connection under hb_wlock as a push (it waits for one that holds it),
+ * after the pull progress kept in memory (nodes.pull_cursor, which the
+ * check reads) is written.  Its own clock, past every office stamp, as
+ * the pushes' validators stamp the hub's writes. */
+static void retire_pass(uv_work_t *w)
+{
+	retire_job *j = w->data;
+	hub *h = j->rj_h;
+	hlc clk;
+
+	hlc_init(&clk, HUB_NODE_ID, NULL, NULL);
+	uv_mutex_lock(&h->hb_wlock);
+	hub_progress_flush(h);
+	sync_hub_stamp_observe(h->hb_wdb, &clk);
+	j->rj_pass = hub_keys_reencrypt_all(h->hb_wdb, &clk);
+	uv_mutex_unlock(&h->hb_wlock);
+}
+
+static void retire_passed(uv_work_t *w, int status)
+{
+	retire_job *j = w->data;
+	hub *h = j->rj_h;
+
+	h->hb_jobs--;
+	if (status != 0 || j->rj_pass < 0)
+		log_warnx("Local Area %s: cannot write the stored SSNs again under the newest key"
+			  " before retiring the older ones", http_req_param(j->rj_req, "id"));
+	/* (the check then reads the older state, and refuses) */
+	if (acct_resume_caller(h, j->rj_req, &j->rj_p) == 0)
+		route_resume_read(j->rj_table, j->rj_route, j->rj_req, &j->rj_p,
+				  j->rj_p.ap_username, la_key_retire_checked, j);
+	free(j);
+}
+
+/* POST /api/v1/admin/local-areas/:id/ssn-key/retire {"force"?} -> {"id",
+ * "epoch", "retired"[, "warning"]}: the Local Area's SSN keys older than
+ * its newest deleted (hub_keys_retire), audited (ssn_key.retire); "retired"
+ * 0 when there is none; 409 saying why when refused (field "force" when
+ * it names the nodes not pulled since the rotation: "force" goes past
+ * them, "warning" then names them).  The stored SSNs are written again
+ * first, as the command does: that pass (a scan of the participants of
+ * the Local Areas not marked done) runs in the thread pool, the loop
+ * serving other requests meanwhile, and commits batch by batch, outside
+ * the route's write; so the row is ROUTE_DEFER, and the call resumes with
+ * the check and then the retirement as its write. */
+static route_rc la_key_retire(route_call *a)
+{
+	hub *h = API_HUB(a);
+	retire_job *j;
+	int force = 0;
+
+	if (route_bool(a, "force", 0, 0, &force) != 0)
+		return ROUTE_BAD;
+	if ((j = calloc(1, sizeof *j)) == NULL)
+		return ROUTE_DBERR;
+	j->rj_w.data = j;
+	j->rj_h = h;
+	j->rj_req = a->rc_req;
+	j->rj_p = *API_ADMIN(a);
+	j->rj_table = a->rc_table;
+	j->rj_route = a->rc_route;
+	j->rj_force = force;
+	if (uv_queue_work(h->hb_loop, &j->rj_w, retire_pass, retire_passed) != 0) {
+		free(j);
+		return ROUTE_DBERR;
+	}
+	h->hb_jobs++;
 	return ROUTE_TAKEN;
 }
 static route_rc office_create(route_call *a) { return place_put(a, NULL, &office_kind); }
@@ -1173,8 +1241,8 @@ static const route_def setup_defs[] = {
 	 ROUTE_BODY | ROUTE_KEYS_LATE | HUB_AUDITED, la_keys + 1, 0},
 	{HTTP_M_POST, "/api/v1/admin/local-areas/:id/ssn-key/rotate", la_key_rotate, HUB_P_OPS,
 	 HUB_AUDITED, NULL, 0},
-	/* ROUTE_DEFER: the re-encryption pass first, then the write (declared
-	 * here, audited) through route_resume_write */
+	/* ROUTE_DEFER: the re-encryption pass first (thread pool), then the
+	 * write (declared here, audited) through route_resume_write */
 	{HTTP_M_POST, "/api/v1/admin/local-areas/:id/ssn-key/retire", la_key_retire, HUB_P_OPS,
 	 ROUTE_BODY | ROUTE_BODY_OPT | ROUTE_DEFER | ROUTE_AUDITED, la_retire_keys, 0},
 	{HTTP_M_POST, "/api/v1/admin/offices", office_create, HUB_P_OPS, ROUTE_BODY | ROUTE_KEYS_LATE | HUB_AUDITED,

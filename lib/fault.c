@@ -139,6 +139,11 @@ int64_t fault_sync_job_delay_ms(void)
 	return env_positive("OUTPOST_TEST_HOOKS_SYNC_JOB_DELAY_MS");
 }
 
+int64_t fault_reencrypt_delay_ms(void)
+{
+	return env_positive("OUTPOST_TEST_HOOKS_REENCRYPT_DELAY_MS");
+}
+
 int64_t fault_schema_behind(void)
 {
 	return env_positive("OUTPOST_TEST_HOOKS_SCHEMA_BEHIND");

@@ -90,6 +90,10 @@ int64_t fault_hash_delay_ms(void);
  * window between the request's signature check and its work (test_hub's
  * revocation races). */
 int64_t fault_sync_job_delay_ms(void);
+/* Milliseconds the hub's whole re-encryption pass (hub_keys_reencrypt_all,
+ * before an SSN key retirement) waits first (0: none): a pass long enough
+ * for a test to see what the hub serves meanwhile (test_key_rotation). */
+int64_t fault_reencrypt_delay_ms(void);
 /* How many schema versions below its own a node states in X-Outpost-Schema
  * (OUTPOST_TEST_HOOKS_SCHEMA_BEHIND, hooks build only), else 0: an office
  * PC older than its hub, which refuses its pulls (test_node_login). */

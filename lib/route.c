@@ -607,9 +607,11 @@ static void run_write(route_call *a, const route_ops *ops, route_fn fn)
 	ops->ro_commit(a, a->rc_status, ctype, body, len);
 }
 
-static void run_read(route_call *a)
+/* Steps 4 and 6 for a read: fn's reply sent at once (none when it took
+ * the request). */
+static void run_read(route_call *a, route_fn fn)
 {
-	route_rc rc = query_fit(a, a->rc_route->rd_fn(a));
+	route_rc rc = query_fit(a, fn(a));
 	const char *ctype;
 	size_t len = 0;
 	char *body;
@@ -695,7 +697,7 @@ void route_dispatch(http_req *req, void *ctx)
 	if (d->rd_flags & ROUTE_WRITE)
 		run_write(&a, ops, d->rd_fn);
 	else
-		run_read(&a);
+		run_read(&a, d->rd_fn);
 out:
 	call_free(&a);
 }
@@ -710,5 +712,18 @@ void route_resume_write(const route_table *t, const route_def *d, http_req *req,
 	a.rc_actor = actor;
 	a.rc_arg = arg;
 	run_write(&a, t->rt_ops, fn);
+	call_free(&a);
+}
+
+void route_resume_read(const route_table *t, const route_def *d, http_req *req,
+		       const void *user, const char *actor, route_fn fn, void *arg)
+{
+	route_call a;
+
+	call_init(&a, t, d, req);
+	a.rc_user = user;
+	a.rc_actor = actor;
+	a.rc_arg = arg;
+	run_read(&a, fn);
 	call_free(&a);
 }

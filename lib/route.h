@@ -282,6 +282,15 @@ int route_qtext(route_call *a, const char *name, size_t max, char *out, size_t n
  */
 void route_resume_write(const route_table *t, const route_def *d, http_req *req,
 			const void *user, const char *actor, route_fn fn, void *arg);
+/*
+ * The same when what follows the wait may be no write at all (a refusal,
+ * nothing to do): fn runs outside any transaction, as a read (steps 4, 6
+ * and 7: its reply, route_ok or route_fail, sent at once), and may itself
+ * go on to route_resume_write and return ROUTE_TAKEN.  Answers req unless
+ * fn takes it.
+ */
+void route_resume_read(const route_table *t, const route_def *d, http_req *req,
+		       const void *user, const char *actor, route_fn fn, void *arg);
 
 /* ---- the dispatcher and the reply ----------------------------------------------- */
 

@@ -15,6 +15,8 @@ import hashlib
 import hmac
 import json
 import os
+import threading
+import time
 import unittest
 
 import harness
@@ -322,6 +324,29 @@ class KeyRotationTest(unittest.TestCase):
                       " SSN again", r.json()["error"])
         self.assertEqual(revealed(a, p_new), NEW_SSN)
         self.assertEqual(count(hub, "SELECT count(*) FROM quarantine"), 0)
+
+    def test_retire_serves_others_meanwhile(self):
+        """The retire route writes the stored SSNs again first: a scan of
+        the participants of the Local Areas not yet done, which decrypts and
+        encrypts each SSN left (minutes, for a large one).  It ran on the
+        hub's event loop, and every other request - the console, every
+        office's sync - waited for it.  It runs in the thread pool: held back
+        here (OUTPOST_TEST_HOOKS_REENCRYPT_DELAY_MS), the hub answers another
+        request meanwhile, then the retirement."""
+        hub = harness.Daemon("hub", env={"OUTPOST_TEST_HOOKS_REENCRYPT_DELAY_MS": "4000"})
+        self.o.daemons.append(hub)
+        hub.start()
+        out = {}
+        th = threading.Thread(target=lambda: out.setdefault(
+            "r", self.admin(hub, "POST", "/api/v1/admin/local-areas/demo-la/ssn-key/retire")))
+        th.start()
+        time.sleep(0.5)
+        r = self.admin(hub, "GET", "/api/v1/admin/local-areas")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertTrue(th.is_alive(), "the hub answered nothing else while the pass ran")
+        th.join()
+        self.assertEqual((out["r"].status, out["r"].json()),
+                         (200, {"id": "demo-la", "epoch": 1, "retired": 0}), out["r"].body)
 
 
 if __name__ == "__main__":

@@ -279,6 +279,22 @@ static route_rc fn_resumed(route_call *a)
 	return route_ok(a, 201, cJSON_CreateString(how));
 }
 
+/* route_resume_read's function: a refusal, a reply, or the write after all. */
+static route_rc fn_resumed_read(route_call *a)
+{
+	const char *how = a->rc_arg;
+
+	t.fn_calls++;
+	if (strcmp(how, "refuse") == 0)
+		return route_fail(a, 409, "id", "refused after the wait");
+	if (strcmp(how, "write") == 0) {
+		route_resume_write(a->rc_table, a->rc_route, a->rc_req, a->rc_user, a->rc_actor,
+				   fn_resumed, (void *)"written");
+		return ROUTE_TAKEN;
+	}
+	return route_ok(a, 200, cJSON_CreateString(how));
+}
+
 static const route_key defer_keys[] = {
 	{"name", ROUTE_T_STR, 0},
 	{NULL, 0, 0},
@@ -327,7 +343,10 @@ static void run_as(const char *method, const char *path, const char *ctype, cons
 		       "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
 		       method, path, ctype, strlen(body), body);
 	http__conn_feed(c, req, (size_t)len);
-	if (t.taken && resume_arg)
+	if (t.taken && resume_arg && strncmp(resume_arg, "read:", 5) == 0)
+		route_resume_read(t.taken_table, t.taken_route, t.taken, NULL, "staff-1",
+				  fn_resumed_read, (void *)(resume_arg + 5));
+	else if (t.taken && resume_arg)
 		route_resume_write(t.taken_table, t.taken_route, t.taken, NULL, "staff-1", fn_resumed,
 				   (void *)resume_arg);
 	rt_finish(c, srv, r, out, sizeof out);
@@ -506,6 +525,32 @@ static void test_resume_write_and_json_only(void **state)
 	assert_int_equal(t.commits, 0);
 }
 
+/* A deferred function resumed as a read: its refusal or reply sent at
+ * once, no transaction; or it goes on to the write after all. */
+static void test_resume_read(void **state)
+{
+	(void)state;
+	reset(1);
+	run_as("POST", "/defer", "application/json", "{}", "read:refuse");
+	assert_non_null(strstr(out, "HTTP/1.1 409"));
+	assert_non_null(strstr(out, "{\"error\":\"refused after the wait\",\"field\":\"id\""));
+	assert_int_equal(t.begins + t.aborts + t.commits, 0);
+
+	reset(1);
+	run_as("POST", "/defer", "application/json", "{}", "read:answered");
+	assert_non_null(strstr(out, "HTTP/1.1 200"));
+	assert_non_null(strstr(out, "\"answered\""));
+	assert_int_equal(t.begins, 0);
+
+	reset(1);
+	run_as("POST", "/defer", "application/json", "{}", "read:write");
+	assert_non_null(strstr(out, "HTTP/1.1 201"));
+	assert_int_equal(t.fn_calls, 3);
+	assert_int_equal(t.begins, 1);
+	assert_int_equal(t.commits, 1);
+	assert_string_equal(t.commit_body, "\"written\"");
+}
+
 /*
  * A write the database refuses: 500, rolled back, and the one log line
  * names the database's own error.  The rollback leaves SQLite saying "not
@@ -609,6 +654,7 @@ int main(void)
 	    cmocka_unit_test(test_csv_full_is_500),
 	    cmocka_unit_test(test_head_check),
 	    cmocka_unit_test(test_resume_write_and_json_only),
+	    cmocka_unit_test(test_resume_read),
 	    cmocka_unit_test(test_keys_late),
 	    cmocka_unit_test(test_failed_write_logs_its_error),
 	    cmocka_unit_test(test_long_message_whole),
