@@ -360,8 +360,10 @@ int hub_keys_note_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *
  * SSNs are not all under the newest epoch (ssn_reencrypted), and, unless
  * force, while an active (not revoked) node of it has not pulled past the
  * newest key's row (it may still hold and push SSNs under an older key):
- * msg says why, naming those nodes (with force, the nodes it went past).
- * *epoch gets the newest epoch, *retired how many keys went. */
+ * msg says why, naming those nodes (with force, the nodes it went past);
+ * for HUB_RETIRE_NODES the caller says how force is asked for there (its
+ * HUB_RETIRE_PAST).  *epoch gets the newest epoch, *retired how many keys
+ * went. */
 enum {
 	HUB_RETIRE_NO_LA = 1,   /* no such Local Area (no key) */
 	HUB_RETIRE_NONE = 2,    /* nothing older than the newest key */
@@ -370,6 +372,11 @@ enum {
 };
 int hub_keys_retire(sqlite3 *db, const char *la, int force, int *epoch, int *retired, char *msg,
 		    size_t mn);
+/* What follows a HUB_RETIRE_NODES refusal, after how force is named
+ * (e.g. HUB_RETIRE_PAST("--force")). */
+#define HUB_RETIRE_PAST(force)                                                                 \
+	"let them sync (or revoke them), or retire with " force ": what they push under a"   \
+	" retired key is then quarantined"
 /* Its checks alone, nothing written (the admin route answers a refusal
  * with the whole msg before its write): 0 when it would retire, else the
  * same answers. */

@@ -592,11 +592,11 @@ static int retire_check(sqlite3 *db, const char *la, int force, int *epoch, char
 	if (sqlite3_finalize(st) != SQLITE_OK || sqlite3_str_errcode(names) != SQLITE_OK)
 		goto out;
 	if (sqlite3_str_length(names) > 0) {
+		/* (the way past, when refused, is the caller's to word: the
+		 * command's --force, the route's "force") */
 		snprintf(msg, mn, "%s of Local Area %s not pulled since its SSN key of epoch %d was"
-				  " made, and may still hold and push SSNs under an older key: %s%s",
-			 force ? "forced past nodes" : "nodes", la, cur, sqlite3_str_value(names),
-			 force ? "" : "; let them sync (or revoke them), or retire with --force:"
-				      " what they push under a retired key is then quarantined");
+				  " made, and may still hold and push SSNs under an older key: %s",
+			 force ? "forced past nodes" : "nodes", la, cur, sqlite3_str_value(names));
 		if (!force) {
 			ret = HUB_RETIRE_NODES;
 			goto out;

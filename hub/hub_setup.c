@@ -434,12 +434,15 @@ typedef struct retire_job {
 	int rj_pass; /* stored SSNs written again, or -1 */
 } retire_job;
 
-/* A refusal of the retirement: its whole text, every node it names
- * (route_fail carries it whole). */
+/* A refusal of the retirement, worded for the console (HUB_RETIRE_PAST):
+ * its whole text, every node it names (route_fail carries it whole). */
 static route_rc retire_refused(route_call *a, int rc, const char *msg)
 {
 	if (rc == HUB_RETIRE_NODES) /* "force" would go past them */
-		return route_fail(a, 409, "force", "not retired: %s", msg);
+		return route_fail(a, 409, "force",
+				  "not retired: %s; " HUB_RETIRE_PAST(
+					  "\"force\" (the console's \"Retire anyway\")"),
+				  msg);
 	return route_fail(a, 409, NULL, "not retired: %s", msg);
 }
 

@@ -623,8 +623,11 @@ static int cmd_ssn_key_retire(hub *h, const char *la, int force)
 		fprintf(stderr, "outpost-hub: no Local Area '%s' with an SSN key\n", la);
 		return 1;
 	case HUB_RETIRE_REFUSED:
-	case HUB_RETIRE_NODES:
 		fprintf(stderr, "outpost-hub: not retired: %s\n", msg);
+		return 1;
+	case HUB_RETIRE_NODES:
+		fprintf(stderr, "outpost-hub: not retired: %s; " HUB_RETIRE_PAST("--force") "\n",
+			msg);
 		return 1;
 	default:
 		fprintf(stderr, "outpost-hub: cannot retire the older SSN keys of '%s'\n", la);

@@ -721,6 +721,8 @@ export const tests = [
     await rdlg.waitFor();
     const refusal = await page.textContent('#areas-msg');
     assert(refusal.includes('not pulled since') && refusal.includes('node-offline'), 'the refusal, naming the node: ' + refusal);
+    // in the console's words: no command-line option to give here
+    assert(!refusal.includes('--force') && refusal.includes('Retire anyway'), 'the way past, as the console has it: ' + refusal);
     const rtext = await rdlg.textContent();
     assert(rtext.includes('node-offline') && rtext.includes('quarantined') && rtext.includes('recorded again') &&
       rtext.includes('cannot be undone'), 'the dialog says what retiring past it does: ' + rtext);

@@ -265,6 +265,10 @@ class KeyRotationTest(unittest.TestCase):
         self.assertIn("not retired: nodes of Local Area demo-la not pulled since",
                       r.json()["error"])
         self.assertIn(a.node_id, r.json()["error"])
+        # ... in its own words: the console asks with "force", there is no
+        # --force to give it.
+        self.assertIn('retire with "force" (the console\'s "Retire anyway")', r.json()["error"])
+        self.assertNotIn("--force", r.json()["error"])
         r = self.admin(hub, "POST", retire, {"force": "yes"})
         self.assertEqual((r.status, r.json().get("field")), (400, "force"), r.body)
         r = self.admin(hub, "POST", "/api/v1/admin/local-areas/no-such-la/ssn-key/retire")
