@@ -372,6 +372,9 @@ enum {
 };
 int hub_keys_retire(sqlite3 *db, const char *la, int force, int *epoch, int *retired, char *msg,
 		    size_t mn);
+/* Room for msg that names every node (about a hundred), as the command and
+ * the admin route give it whole (lib/route.h ROUTE_MSG_MAX). */
+#define HUB_RETIRE_MSG_MAX 8192
 /* What follows a HUB_RETIRE_NODES refusal, after how force is named
  * (e.g. HUB_RETIRE_PAST("--force")). */
 #define HUB_RETIRE_PAST(force)                                                                 \

@@ -452,7 +452,7 @@ static route_rc la_key_retire_write(route_call *a)
 {
 	const retire_job *j = a->rc_arg;
 	const char *id = http_req_param(a->rc_req, "id");
-	char msg[ROUTE_MSG_MAX], detail[ROUTE_MSG_MAX + 64];
+	char msg[HUB_RETIRE_MSG_MAX], detail[HUB_RETIRE_MSG_MAX + 64];
 	cJSON *o;
 	int epoch = 0, n = 0, rc;
 
@@ -488,7 +488,7 @@ static route_rc la_key_retire_checked(route_call *a)
 {
 	retire_job *j = a->rc_arg;
 	const char *id = http_req_param(a->rc_req, "id");
-	char msg[ROUTE_MSG_MAX]; /* every node it names */
+	char msg[HUB_RETIRE_MSG_MAX]; /* every node it names */
 	cJSON *o;
 	int epoch = 0, rc;
 

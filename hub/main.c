@@ -590,7 +590,7 @@ static int cmd_ssn_key_rotate(hub *h, const char *la)
  * minute), then the retirement, audited in the same transaction. */
 static int cmd_ssn_key_retire(hub *h, const char *la, int force)
 {
-	char msg[1024], detail[1100];
+	char msg[HUB_RETIRE_MSG_MAX], detail[HUB_RETIRE_MSG_MAX + 64];
 	int rc, epoch = 0, n = 0;
 
 	if (la == NULL) {

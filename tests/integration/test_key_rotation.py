@@ -275,6 +275,20 @@ class KeyRotationTest(unittest.TestCase):
         self.assertEqual(r.status, 404, r.body)
         self.assertIn("no-such-la", r.json()["error"])
         self.assertEqual([x[0] for x in key_rows(hub)], ["demo-la", "demo-la:e2"])
+        # Many offices behind: every one is named, by the command and the
+        # route alike (thirty names are well past a short message buffer).
+        many = ["aaaaaaaa-0000-4000-8000-%012d" % i for i in range(30)]
+        for i in many:
+            harness.db_write(hub, "INSERT INTO nodes(id, office_id, local_area_id, secret_hex,"
+                             " enrolled_at) VALUES (?, 'demo-office', 'demo-la', '00', 0)", i)
+        p = hub_tool(hub, "ssn-key-retire", "demo-la")
+        r = self.admin(hub, "POST", retire)
+        self.assertEqual((p.returncode, r.status), (1, 409), (p.stderr, r.body))
+        for i in many + [a.node_id]:
+            self.assertIn(i.encode(), p.stderr)
+            self.assertIn(i, r.json()["error"])
+        self.assertIn(b"--force", p.stderr)
+        harness.db_write(hub, "DELETE FROM nodes WHERE id LIKE 'aaaaaaaa-%'")
 
         with open(os.path.join(hub.data, "master.key")) as f:
             master = bytes.fromhex(f.read().strip())
