@@ -618,11 +618,13 @@ static void remove_stale_parts(const char *path, const char *node_id, sync_bundl
 		(void)sync_dir_of(path); /* (a removal lost to a crash is harmless) */
 }
 
-/* 1 when a bundle of the cursor alone may be written to path: nothing is
- * there, or this office PC's own earlier bundle (what remove_stale_parts
- * would remove); never over another file, nor another office PC's bundle
- * not yet imported (left, and said, as when nothing is written). */
-static int cursor_only_fits(const char *path, const char *node_id)
+/* 1 when an export may write a part at path, else 0: nothing is there, or
+ * this office PC's own earlier bundle (what remove_stale_parts would
+ * remove), which holds nothing this export lacks (its entries are still in
+ * the outbox, so in this export, or the hub took them); never over another
+ * file, nor another office PC's bundle not yet imported (a stick carried
+ * between offices).  One rule for every part, the cursor alone's too. */
+static int may_write_part(const char *path, const char *node_id)
 {
 	struct stat sb;
 
@@ -646,6 +648,7 @@ int sync__bundle_export(sqlite3 *db, const sync_identity *id, const char *path, 
 	frame_writer w;
 	int64_t base = 0, after, first, last, count, cursor = -1;
 	char name[4200];
+	struct stat sb;
 	int rc, ret = SYNC_E_OTHER;
 
 	if (st == NULL)
@@ -673,9 +676,29 @@ int sync__bundle_export(sqlite3 *db, const sync_identity *id, const char *path, 
 			fmt_line(err, errlen, "outbox entry %" PRId64 " cannot be framed", first);
 			goto out;
 		}
-		if (count == 0 && (st->bs_files > 0 || cursor < 0 ||
-				   !cursor_only_fits(path, id->id_node_id)))
+		if (count == 0 && (st->bs_files > 0 || cursor < 0))
 			break;
+		if (st->bs_files == 0)
+			snprintf(name, sizeof name, "%s", path);
+		else
+			snprintf(name, sizeof name, "%s.%d", path, st->bs_files + 1);
+		if (!may_write_part(name, id->id_node_id)) {
+			/* the cursor alone: nothing to carry but where the
+			 * office is; the file is left and named as when
+			 * nothing is written (remove_stale_parts) */
+			if (count == 0)
+				break;
+			/* changes to carry: refused, the file kept */
+			fmt_line(err, errlen,
+				 "'%s' is there and is not an Outpost bundle of this office PC (%s):"
+				 " left as it is, nothing written to it; export to another file name",
+				 name,
+				 lstat(name, &sb) == 0 && !S_ISREG(sb.st_mode)
+					 ? "not a regular file"
+					 : "another office PC's bundle not yet imported at the hub,"
+					   " or a file of another kind");
+			goto out;
+		}
 		if (count == 0) {
 			/* an empty outbox: the cursor alone (a frame of no
 			 * entries), so the hub learns where the office is */
@@ -693,10 +716,6 @@ int sync__bundle_export(sqlite3 *db, const sync_identity *id, const char *path, 
 			fmt_line(err, errlen, "cannot build the bundle (out of memory?)");
 			goto out;
 		}
-		if (st->bs_files == 0)
-			snprintf(name, sizeof name, "%s", path);
-		else
-			snprintf(name, sizeof name, "%s.%d", path, st->bs_files + 1);
 		if (sync_bundle_write(name, out.data, out.len, err, errlen) != 0)
 			goto out;
 		if (st->bs_files == 0)

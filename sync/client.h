@@ -317,7 +317,12 @@ typedef struct sync_bundle_stats {
  * empty frame: bs_files 1, bs_entries 0), written where nothing is or over
  * this node's own earlier bundle only (another file there is left, bs_left
  * 1, and nothing written); nothing either before the office has a cursor
- * (its first snapshot).  Once every part is written and synced (the file
+ * (its first snapshot).  Pending changes are written by the same rule:
+ * each part only where nothing is or over this node's own earlier bundle;
+ * another file under a part's name is left and the export fails there
+ * (SYNC_E_OTHER, err naming it; the parts before it are written, a whole
+ * prefix).  Each part is written to a temporary name and renamed into
+ * place (sync_bundle_write).  Once every part is written and synced (the file
  * and its directory), the parts of an earlier export that this one does
  * not replace are removed:
  * path.k after the last written (path too when nothing is written), each

@@ -1562,6 +1562,67 @@ class SyncNodeTest(OfficeTest):
             self.assertEqual((j["skipped"], j["cursor"]), (0, made2["next"]))
             self.assertGreaterEqual(j["applied"], 1)
 
+    def test_export_with_changes_never_over_another_file(self):
+        """An export with pending changes writes by the rule the empty
+        outbox's follows (test_export_with_an_empty_outbox): only where
+        nothing is or over this office PC's own earlier bundle.  A file of
+        the operator's or another office PC's bundle not yet imported at
+        FILE (or at a FILE.N the export needs) is left as it is, byte for
+        byte, and the export fails naming it (exit 8), nothing else left
+        in the folder; this PC's own earlier bundle is replaced."""
+        hub = self.o.hub()
+        a = self.o.synced_node(hub)
+        hub.stop()
+        for i in range(5):
+            checkin(a, "Not over %d" % i)
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "office.bundle")
+            own = os.path.join(d, "own.bundle")
+            p = sync(a, "export", "--out", own)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(own, "rb") as f:
+                earlier = f.read()
+            other = bytearray(earlier)
+            idx = other.find(a.node_id.encode())
+            self.assertGreater(idx, 0, "the bundle's header names its node")
+            other[idx:idx + len(a.node_id)] = b"f" * len(a.node_id)
+            for what, data in (("a file of the operator's", b"my notes\n"),
+                               ("another office PC's bundle", bytes(other))):
+                with open(out, "wb") as f:
+                    f.write(data)
+                p = sync(a, "export", "--out", out)
+                line = self.one_line_failure(p, EXIT_OTHER)
+                self.assertIn("'%s' is there and is not an Outpost bundle of this office PC"
+                              % out, line, what)
+                self.assertIn("left as it is, nothing written to it; export to another file"
+                              " name", line, what)
+                with open(out, "rb") as f:
+                    self.assertEqual(f.read(), data, what)
+                self.assertEqual(sorted(os.listdir(d)), ["office.bundle", "own.bundle"], what)
+                p = sync(a, "export", "--out", out, "--json")
+                self.assertEqual(p.returncode, EXIT_OTHER, what)
+                self.assertFalse(json.loads(p.stdout)["ok"], what)
+                with open(out, "rb") as f:
+                    self.assertEqual(f.read(), data, what)
+            # This office PC's own earlier bundle: replaced.
+            os.unlink(out)
+            p = sync(a, "export", "--out", own, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(json.loads(p.stdout)["files"], [own])
+            self.assertEqual(json.loads(p.stdout)["entries"], pending_by_cli(a))
+            self.assertEqual(sorted(os.listdir(d)), ["own.bundle"])
+            # A part past FILE: the same rule, the parts before it written.
+            if harness.has_test_hooks(os.path.join(BIN, "outpost-sync")):
+                with open(own + ".2", "wb") as f:
+                    f.write(b"my notes\n")
+                p = sync(a, "export", "--out", own,
+                         env={"OUTPOST_TEST_HOOKS_PUSH_ENTRIES": "3"})
+                line = self.one_line_failure(p, EXIT_OTHER)
+                self.assertIn("'%s.2' is there and is not an Outpost bundle" % own, line)
+                with open(own + ".2", "rb") as f:
+                    self.assertEqual(f.read(), b"my notes\n")
+                self.assertEqual(sorted(os.listdir(d)), ["own.bundle", "own.bundle.2"])
+
     def test_bundle_to_office_in_parts(self):
         """More than one file holds (a small bound in the test build) is
         written as FILE, FILE.2, ...: imported in that order every part
