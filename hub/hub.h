@@ -277,6 +277,11 @@ typedef struct hub_ingest_result {
 	int hi_applied, hi_skipped, hi_conflicts;
 	uint32_t hi_schema;    /* schema version the frame claims */
 	cJSON *hi_quarantined; /* array of {"seq","reason"}; caller frees */
+	/* Of hi_quarantined, copies of the entries the hub held before this
+	 * ingest (a replay of one, or one past the frame an earlier import
+	 * took), reported again as when they first came: what `outpost-hub
+	 * import` says apart from what it quarantined itself.  Freed with it. */
+	cJSON *hi_held;
 	char hi_max_hlc[65];   /* newest HLC seen, for the hub's clock */
 } hub_ingest_result;
 

@@ -21,6 +21,7 @@
 #include "lib/fault.h"
 #include "lib/log.h"
 #include "model/schema.h"
+#include "sync/frame.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -132,23 +133,50 @@ static int import_open(sqlite3 *db, const char *file, unsigned char *data, size_
 	return 0;
 }
 
+/* What this import quarantined itself: the entries of res's quarantined
+ * list but those the hub held before it (hi_held, from an earlier import or
+ * push, which the list reports again as a push's reply does), a new array;
+ * NULL out of memory. */
+static cJSON *import_quarantined_now(const hub_ingest_result *res)
+{
+	cJSON *now = cJSON_CreateArray(), *q, *h;
+
+	cJSON_ArrayForEach(q, res->hi_quarantined) {
+		int64_t seq = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(q, "seq"));
+		int held = 0;
+
+		cJSON_ArrayForEach(h, res->hi_held)
+			held |= (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(h, "seq")) == seq;
+		if (now != NULL && !held && !cJSON_AddItemToArray(now, cJSON_Duplicate(q, 1))) {
+			cJSON_Delete(now);
+			now = NULL;
+		}
+	}
+	return now;
+}
+
 /*
  * An import, taken or refused, in the hub's audit trail (hub_audit_events,
  * actor "cli"): the node it came from, the file, what became of it and its
  * counts - a forged or foreign bundle is a security event as much as a
- * refused push is.  A failure to record is logged, the import stands.
+ * refused push is ("quarantined": by this import; "still_quarantined": held
+ * before it, reported again).  A failure to record is logged, the import
+ * stands.
  */
 static void import_audit(sqlite3 *db, const char *file, const char *node_id, const char *result,
 			 const hub_ingest_result *res, int64_t pull_cursor)
 {
 	cJSON *o = cJSON_CreateObject();
 	char *detail = NULL;
+	int held = res ? cJSON_GetArraySize(res->hi_held) : 0;
 
 	if (o && cJSON_AddStringToObject(o, "file", file) && cJSON_AddStringToObject(o, "result", result) &&
 	    (res == NULL ||
 	     (cJSON_AddNumberToObject(o, "applied", res->hi_applied) &&
 	      cJSON_AddNumberToObject(o, "skipped", res->hi_skipped) &&
-	      cJSON_AddNumberToObject(o, "quarantined", cJSON_GetArraySize(res->hi_quarantined)) &&
+	      cJSON_AddNumberToObject(o, "quarantined",
+				      cJSON_GetArraySize(res->hi_quarantined) - held) &&
+	      (held == 0 || cJSON_AddNumberToObject(o, "still_quarantined", held)) &&
 	      cJSON_AddNumberToObject(o, "acked_seq", (double)res->hi_acked_seq) &&
 	      (pull_cursor < 0 || cJSON_AddNumberToObject(o, "pull_cursor", (double)pull_cursor)))))
 		detail = cJSON_PrintUnformatted(o);
@@ -181,12 +209,13 @@ int hub_import_file(sqlite3 *db, const char *file, int json_out)
 	unsigned char *data = NULL;
 	const unsigned char *frame;
 	size_t len = 0, flen;
-	const char *node_id, *result = NULL;
+	const char *node_id, *result = NULL, *why;
 	char sender[64];
 	int64_t cursor = -1;
 	hub_node n;
 	hub_ingest_result res;
-	int ret = 1;
+	frame_reader fr;
+	int ret = 1, held;
 
 	memset(&res, 0, sizeof res);
 	if (read_file(file, &data, &len) != 0) {
@@ -205,6 +234,9 @@ int hub_import_file(sqlite3 *db, const char *file, int json_out)
 	result = res.hi_status == 200 ? "imported" : res.hi_status == 409 ? "out of order" : "error";
 	import_audit(db, file, node_id, result, &res, cursor);
 	if (res.hi_status == 200) {
+		/* what this import did: the entries the hub held in
+		 * quarantine before it are said apart, not as quarantined now */
+		held = cJSON_GetArraySize(res.hi_held);
 		if (json_out) {
 			cJSON *o = cJSON_CreateObject();
 			cJSON_AddBoolToObject(o, "ok", 1);
@@ -212,16 +244,16 @@ int hub_import_file(sqlite3 *db, const char *file, int json_out)
 			cJSON_AddNumberToObject(o, "acked_seq", (double)res.hi_acked_seq);
 			cJSON_AddNumberToObject(o, "applied", res.hi_applied);
 			cJSON_AddNumberToObject(o, "skipped", res.hi_skipped);
-			cJSON_AddItemToObject(o, "quarantined", res.hi_quarantined);
-			res.hi_quarantined = NULL;
+			cJSON_AddItemToObject(o, "quarantined", import_quarantined_now(&res));
+			cJSON_AddItemToObject(o, "still_quarantined", res.hi_held);
+			res.hi_held = NULL;
 			cJSON_AddNumberToObject(o, "conflicts", res.hi_conflicts);
 			if (cursor >= 0)
 				cJSON_AddNumberToObject(o, "pull_cursor", (double)cursor);
 			json_print_out(o, 0);
-		} else if (res.hi_applied + res.hi_skipped +
-				   cJSON_GetArraySize(res.hi_quarantined) == 0) {
-			/* nothing applied, skipped or held: an office's bundle
-			 * of its pull cursor alone (its outbox was empty) */
+		} else if (frame_open(&fr, frame, flen, &why) == 0 && fr.fr_count == 0) {
+			/* an office's bundle of its pull cursor alone (its
+			 * outbox was empty) */
 			printf("imported '%s' from node %s: no changes in it (the office's outbox "
 			       "was empty), applied 0; acked seq %" PRId64,
 			       file, node_id, res.hi_acked_seq);
@@ -234,9 +266,13 @@ int hub_import_file(sqlite3 *db, const char *file, int json_out)
 			       "quarantined %d, "
 			       "conflicts %d; acked seq %" PRId64 "\n",
 			       file, node_id, res.hi_applied, res.hi_skipped,
-			       cJSON_GetArraySize(res.hi_quarantined), res.hi_conflicts,
+			       cJSON_GetArraySize(res.hi_quarantined) - held, res.hi_conflicts,
 			       res.hi_acked_seq);
 		}
+		if (!json_out && held > 0)
+			printf("%d entr%s from earlier imports or pushes of node %s %s still in "
+			       "quarantine at the hub (not held by this import)\n",
+			       held, held == 1 ? "y" : "ies", node_id, held == 1 ? "is" : "are");
 		ret = 0;
 	} else if (res.hi_status == 409 && res.hi_expected_seq > 0) {
 		fprintf(stderr,

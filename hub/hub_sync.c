@@ -76,6 +76,8 @@ void hub_ingest_release(hub_ingest_result *res)
 {
 	cJSON_Delete(res->hi_quarantined);
 	res->hi_quarantined = NULL;
+	cJSON_Delete(res->hi_held);
+	res->hi_held = NULL;
 }
 
 static int ingest_fail(hub_ingest_result *res, int status, const char *fmt, ...)
@@ -213,6 +215,21 @@ static int ingest_taken(sqlite3 *db, const char *node_id, ingest_pend *p)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* q, an entry the hub held in quarantine before this ingest, into the
+ * answer's quarantined list, and a copy into hi_held when the caller keeps
+ * one (hub_ingest).  0, or -1 out of memory (q still the caller's). */
+static int report_held(hub_ingest_result *res, cJSON *q)
+{
+	cJSON *copy = NULL;
+
+	if (res->hi_held != NULL && (copy = cJSON_Duplicate(q, 1)) == NULL)
+		return -1;
+	cJSON_AddItemToArray(res->hi_quarantined, q);
+	if (copy != NULL)
+		cJSON_AddItemToArray(res->hi_held, copy);
+	return 0;
+}
+
 /* An entry sent again (seq <= acked) that the hub still holds in
  * quarantine (not yet resolved) goes into the answer's quarantined list as
  * when it first came, not skipped:
@@ -236,11 +253,10 @@ static int replay_held(sqlite3 *db, ingest_pend *p, const char *node_id, int64_t
 		q = cJSON_CreateObject();
 		if (q == NULL || cJSON_AddNumberToObject(q, "seq", (double)seq) == NULL ||
 		    cJSON_AddStringToObject(q, "reason",
-					    (const char *)sqlite3_column_text(p->ip_quar, 0)) == NULL) {
+					    (const char *)sqlite3_column_text(p->ip_quar, 0)) == NULL ||
+		    report_held(res, q) != 0) {
 			cJSON_Delete(q);
 			rc = SQLITE_NOMEM;
-		} else {
-			cJSON_AddItemToArray(res->hi_quarantined, q);
 		}
 	}
 	sqlite3_reset(p->ip_quar);
@@ -273,12 +289,12 @@ static int replay_held_after(sqlite3 *db, const char *node_id, int64_t last, int
 
 		if (q == NULL ||
 		    cJSON_AddNumberToObject(q, "seq", (double)sqlite3_column_int64(st, 0)) == NULL ||
-		    cJSON_AddStringToObject(q, "reason", db_col(st, 1) ? db_col(st, 1) : "") == NULL) {
+		    cJSON_AddStringToObject(q, "reason", db_col(st, 1) ? db_col(st, 1) : "") == NULL ||
+		    report_held(res, q) != 0) {
 			cJSON_Delete(q);
 			rc = SQLITE_NOMEM;
 			break;
 		}
-		cJSON_AddItemToArray(res->hi_quarantined, q);
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -585,7 +601,8 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	push_node = n; /* the row validator checks rows against it (acct_apply.c) */
 	db_take_error(); /* a stale code of this thread's last request */
 	res->hi_quarantined = cJSON_CreateArray();
-	if (res->hi_quarantined == NULL) {
+	res->hi_held = cJSON_CreateArray();
+	if (res->hi_quarantined == NULL || res->hi_held == NULL) {
 		ingest_fail(res, 500, "out of memory");
 		goto out;
 	}

@@ -1562,6 +1562,87 @@ class SyncNodeTest(OfficeTest):
             self.assertEqual((j["skipped"], j["cursor"]), (0, made2["next"]))
             self.assertGreaterEqual(j["applied"], 1)
 
+    def test_import_tells_held_before_apart(self):
+        """`outpost-hub import` reports what it did: an entry it quarantines
+        is "quarantined"; one the hub already held from an earlier import
+        (reported again, as a push's reply reports it) is said apart, "N
+        entries ... still in quarantine" (--json "still_quarantined", the
+        audit's detail too), never counted as quarantined by this import -
+        by an office's bundle of its cursor alone either."""
+        hub = self.o.hub()
+        a = self.o.synced_node(hub)
+        self.cut_off(a)
+        checkin(a, "Held apart")
+        a.stop()
+        # an entry the hub holds in quarantine (a row of a table the hub
+        # alone writes), last in the outbox
+        rogue = test_hub.changeset_insert(
+            "offices", [1, 0, 0, 0, 0, 0, 0, 0],
+            ["office-held-apart", "demo-la", "Rogue office", None, "America/Los_Angeles", 1, 1,
+             "0190a0000000.0000.x"])
+        harness.db_write(a, "INSERT INTO outbox(hlc, actor, created_at, schema_version, nbytes,"
+                            " changeset) SELECT hlc, actor, created_at, schema_version, ?, ?"
+                            " FROM outbox ORDER BY seq DESC LIMIT 1", len(rogue), rogue)
+        waiting = pending_by_cli(a)
+        with tempfile.TemporaryDirectory() as d:
+            first = os.path.join(d, "office.bundle")
+            p = sync(a, "export", "--out", first)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            p = hub_tool(hub, "import", first, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            j = json.loads(p.stdout)
+            held = harness.rows(hub, "SELECT seq, reason FROM quarantine WHERE node_id=?",
+                                a.node_id)
+            self.assertEqual(len(held), 1)
+            self.assertEqual(([(q["seq"], q["reason"]) for q in j["quarantined"]],
+                              j["still_quarantined"], j["applied"] + j["skipped"]),
+                             (held, [], waiting - 1), j)
+            # The same bundle again: nothing quarantined by it, the entry
+            # still held said apart.
+            p = hub_tool(hub, "import", first, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            j = json.loads(p.stdout)
+            self.assertEqual((j["applied"], j["skipped"], j["quarantined"],
+                              [(q["seq"], q["reason"]) for q in j["still_quarantined"]]),
+                             (0, waiting - 1, [], held), j)
+            p = hub_tool(hub, "import", first)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn(b"applied 0, skipped %d, quarantined 0," % (waiting - 1), p.stdout)
+            self.assertIn(b"\n1 entry from earlier imports or pushes of node %s is still in "
+                          b"quarantine at the hub (not held by this import)\n" %
+                          a.node_id.encode(), p.stdout)
+            # The return trip empties a's outbox; its bundle of the cursor
+            # alone quarantines nothing.
+            back = os.path.join(d, "back.bundle")
+            self.export_office(hub, a, back)
+            p = sync(a, "import", back)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(pending_by_cli(a), 0)
+            empty = os.path.join(d, "empty.bundle")
+            p = sync(a, "export", "--out", empty, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(json.loads(p.stdout)["entries"], 0)
+            p = hub_tool(hub, "import", empty, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            j = json.loads(p.stdout)
+            self.assertEqual((j["applied"], j["skipped"], j["quarantined"],
+                              [(q["seq"], q["reason"]) for q in j["still_quarantined"]]),
+                             (0, 0, [], held), j)
+            p = hub_tool(hub, "import", empty)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn(b"no changes in it (the office's outbox was empty), applied 0",
+                          p.stdout)
+            self.assertNotIn(b"quarantined 1", p.stdout)
+            self.assertIn(b"\n1 entry from earlier imports or pushes of node %s is still in "
+                          b"quarantine" % a.node_id.encode(), p.stdout)
+        detail = json.loads(harness.db_value(
+            hub, "SELECT detail FROM hub_audit_events WHERE action='bundle.import'"
+                 " ORDER BY rowid DESC LIMIT 1"))
+        self.assertEqual((detail["applied"], detail["quarantined"],
+                          detail["still_quarantined"]), (0, 0, 1), detail)
+        self.assertEqual(count(hub, "SELECT count(*) FROM quarantine WHERE node_id=?",
+                               a.node_id), 1)
+
     def test_export_with_changes_never_over_another_file(self):
         """An export with pending changes writes by the rule the empty
         outbox's follows (test_export_with_an_empty_outbox): only where
