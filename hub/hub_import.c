@@ -552,6 +552,16 @@ int hub_export_office(sqlite3 *db, const char *node_id, const char *file, int64_
 			snprintf(name, sizeof name, "%s", file);
 		else
 			snprintf(name, sizeof name, "%s.%d", file, files + 1);
+		/* (an earlier bundle for this node is superseded: this one
+		 * starts where the office is, or before) */
+		if (!sync_bundle_may_write(name, n.hn_id, 1)) {
+			fprintf(stderr, "outpost-hub: '%s' is there and is not a bundle of the hub for"
+					" node %s (another office's, or a file of another kind): left as"
+					" it is, nothing written to it; export to another file name%s\n",
+				name, n.hn_id, files ? " (the parts before it are written)" : "");
+			result = "file in the way";
+			goto out;
+		}
 		if (sync_bundle_write(name, out.data, out.len, err, sizeof err) != 0) {
 			fprintf(stderr, "outpost-hub: %s\n", err);
 			goto out;

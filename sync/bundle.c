@@ -560,7 +560,9 @@ fail:
  * what an export may remove as an earlier export's part, never another
  * file, nor another office PC's bundle (a stick carried between offices
  * may hold one under the same name, not yet imported). */
-static int is_own_bundle(const char *path, const char *node_id)
+/* 1 when path is a regular file holding a bundle of node_id: an office's
+ * from it (hub 0), or the hub's for it (hub 1); else 0. */
+static int is_bundle_of(const char *path, const char *node_id, int hub)
 {
 	unsigned char head[256];
 	char sender[64];
@@ -580,8 +582,22 @@ static int is_own_bundle(const char *path, const char *node_id)
 		n = read(fd, head, sizeof head);
 	while (n < 0 && errno == EINTR);
 	close(fd);
-	return n > 0 && sync_bundle_sender(head, (size_t)n, sender, &why) == 0 &&
+	return n > 0 &&
+	       (hub ? sync_hub_bundle_head(head, (size_t)n, sender, &why)
+		    : sync_bundle_sender(head, (size_t)n, sender, &why)) == 0 &&
 	       strcmp(sender, node_id) == 0;
+}
+
+static int is_own_bundle(const char *path, const char *node_id)
+{
+	return is_bundle_of(path, node_id, 0);
+}
+
+int sync_bundle_may_write(const char *path, const char *node_id, int hub)
+{
+	struct stat sb;
+
+	return (lstat(path, &sb) != 0 && errno == ENOENT) || is_bundle_of(path, node_id, hub);
 }
 
 /* The parts of an earlier export past what this one wrote (path itself
@@ -626,9 +642,7 @@ static void remove_stale_parts(const char *path, const char *node_id, sync_bundl
  * between offices).  One rule for every part, the cursor alone's too. */
 static int may_write_part(const char *path, const char *node_id)
 {
-	struct stat sb;
-
-	return (lstat(path, &sb) != 0 && errno == ENOENT) || is_own_bundle(path, node_id);
+	return sync_bundle_may_write(path, node_id, 0);
 }
 
 int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path, int with_sent,

@@ -502,6 +502,11 @@ int sync_bundle_decode(void *p, size_t len, const unsigned char secret[SYNC_SECR
  * directory synced; never over a link, a device or a directory.  0, or -1
  * with err filled. */
 int sync_bundle_write(const char *path, const void *p, size_t len, char *err, size_t errlen);
+/* 1 when a bundle of node_id may be written at path, else 0: nothing is
+ * there, or an earlier bundle of the same kind and node, which the new one
+ * supersedes (an office's from node_id, hub 0; the hub's for it, hub 1).
+ * Never over another file, nor another node's bundle not yet carried. */
+int sync_bundle_may_write(const char *path, const char *node_id, int hub);
 
 /* The return trip (format in bundle.c): `outpost-hub export-office` seals
  * the pull pages a node would get (sync_hub_bundle_add_page each, then

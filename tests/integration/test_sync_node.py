@@ -1168,6 +1168,27 @@ class SyncNodeTest(OfficeTest):
             self.assertEqual(p.returncode, 0, p.stderr)
             p = sync(a, "export", "--out", os.path.join(d, "office.bundle"))
             self.assertEqual(p.returncode, 0, p.stderr)
+            # Never over another file: another node's bundle from the hub,
+            # an office's bundle not yet imported, a file of the operator's
+            # are left as they are; the hub's earlier bundle for the same
+            # node is superseded.
+            kept = {n: open(os.path.join(d, n), "rb").read() for n in ("b.bundle", "office.bundle")}
+            with open(os.path.join(d, "notes.txt"), "wb") as f:
+                f.write(b"the operator's own notes\n")
+            kept["notes.txt"] = b"the operator's own notes\n"
+            for name in kept:
+                p = hub_tool(hub, "export-office", a.node_id, "--out", os.path.join(d, name))
+                self.assertEqual(p.returncode, 1, (name, p.stdout))
+                self.assertIn(b"is there and is not a bundle of the hub for node %s"
+                              % a.node_id.encode(), p.stderr)
+                with open(os.path.join(d, name), "rb") as f:
+                    self.assertEqual(f.read(), kept[name], name)
+            p = hub_tool(hub, "export-office", a.node_id, "--out", path, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            made = json.loads(p.stdout)
+            made_by = int(time.time() * 1000)
+            with open(path, "rb") as f:
+                data = f.read()
             before = state(a)
             # Refused, and nothing changes: cut short, altered, another
             # node's (as it is, and with a's id put in its header), the
@@ -1260,16 +1281,19 @@ class SyncNodeTest(OfficeTest):
             hub, "SELECT subject, detail FROM hub_audit_events WHERE action='bundle.export'"
                  " AND actor='cli' ORDER BY rowid")]
         self.assertEqual([(s, x["result"], x.get("cursor_from")) for s, x in got],
-                         [(a.node_id, "exported", "pull"), (b.node_id, "exported", "pull"),
+                         [(a.node_id, "exported", "pull"), (b.node_id, "exported", "pull")] +
+                         [(a.node_id, "file in the way", "pull")] * 3 +
+                         [(a.node_id, "exported", "pull"),
                           ("no-such-node", "unknown node", None),
                           (a.node_id, "exported", "after"),
                           (a.node_id, "cursor past head", "after"),
                           (b.node_id, "revoked node", None)], got)
-        self.assertEqual((got[0][1]["after"], got[0][1]["next"], got[0][1]["files"]),
+        self.assertEqual((got[5][1]["after"], got[5][1]["next"], got[5][1]["files"]),
                          (made["after"], made["next"], 1))
-        self.assertTrue(got[0][1]["file"].endswith("/to-office.bundle"), got[0])
-        self.assertEqual(got[4][1]["after"], head + 1000)
-        self.assertNotIn("files", got[4][1])
+        self.assertTrue(got[5][1]["file"].endswith("/to-office.bundle"), got[5])
+        self.assertTrue(got[4][1]["file"].endswith("/notes.txt"), got[4])
+        self.assertEqual(got[8][1]["after"], head + 1000)
+        self.assertNotIn("files", got[8][1])
         for _, x in got:
             self.assertLessEqual(set(x), {"file", "result", "after", "cursor_from", "next",
                                           "pages", "files", "acked_seq"}, x)
