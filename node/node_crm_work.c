@@ -309,15 +309,16 @@ typedef struct wi_in {
 static const struct {
 	const char *name;
 	size_t off, max;
-	int needed; /* on create: present and not empty */
+	int needed;        /* on create: present and not empty */
+	const char *label; /* in a message */
 } wi_field[] = {
-	{"category_id", offsetof(wi_in, cat), 64, 1},
-	{"priority_id", offsetof(wi_in, pri), 64, 0},
-	{"status", offsetof(wi_in, status), 16, 0},
-	{"due_date", offsetof(wi_in, due), 10, 0},
-	{"description", offsetof(wi_in, desc), CRM_DESC_MAX, 1},
-	{"employer_id", offsetof(wi_in, emp), 64, 0},
-	{"assignee_id", offsetof(wi_in, asg), 64, 0},
+	{"category_id", offsetof(wi_in, cat), 64, 1, "category"},
+	{"priority_id", offsetof(wi_in, pri), 64, 0, "priority"},
+	{"status", offsetof(wi_in, status), 16, 0, "status"},
+	{"due_date", offsetof(wi_in, due), 10, 0, "due date"},
+	{"description", offsetof(wi_in, desc), CRM_DESC_MAX, 1, "description"},
+	{"employer_id", offsetof(wi_in, emp), 64, 0, "employer link"},
+	{"assignee_id", offsetof(wi_in, asg), 64, 0, "assignee"},
 };
 
 static const route_key wi_keys_rk[] = {
@@ -454,7 +455,9 @@ static int wi_edit_read(route_call *a, wi_edit *ed)
 }
 
 /* May this user make this edit of the item cur?  ROUTE_OK, or the 409/403:
- * closed is final, and the status is the assignee's or the creator's. */
+ * closed is final, a closed item is a record of work done (none of its
+ * fields is sent; the edit that closes it may change them), and the status
+ * is the assignee's or the creator's. */
 static route_rc wi_edit_allowed(route_call *a, const wi_edit *ed, const cJSON *cur)
 {
 	const wi_in *w = &ed->w;
@@ -469,9 +472,14 @@ static route_rc wi_edit_allowed(route_call *a, const wi_edit *ed, const cJSON *c
 			return route_fail(a, 403, "status",
 					  "only the assignee or the creator changes the status of a work item");
 	}
-	if (strcmp(from, CRM_WI_CLOSED) == 0 &&
-	    (w->cat || w->pri || ed->has_due || w->desc || ed->has_emp || w->asg))
-		return route_fail(a, 409, "status", "a closed work item cannot be edited");
+	if (strcmp(from, CRM_WI_CLOSED) == 0)
+		for (size_t i = 0; i < sizeof wi_field / sizeof wi_field[0]; i++)
+			if (wi_field[i].off != offsetof(wi_in, status) &&
+			    cJSON_GetObjectItemCaseSensitive(a->rc_body, wi_field[i].name) != NULL)
+				return route_fail(a, 409, wi_field[i].name,
+						  "this work item is closed, a record of work done: its %s"
+						  " is not changed (notes can still be added)",
+						  wi_field[i].label);
 	return ROUTE_OK;
 }
 

@@ -419,7 +419,27 @@ class CrmNodeTest(harness.DemoNode):
         closed = self.node.get(API + "/work-items?queue=group&status=closed&limit=500").json()["items"]
         self.assertIn(w["id"], [x["id"] for x in closed])
         self.bad(self.req("PATCH", "/work-items/" + w["id"], {"status": "New"}), "status", 409)
-        # Soft delete.
+        # Closed, it is a record of work done: no field of it changes, each
+        # named in a 409 (a null too, and with its status sent as it is);
+        # a note still goes.
+        for k, v in (("description", "Call HR again"), ("due_date", None), ("priority_id", "crm-pri-high"),
+                     ("category_id", "crm-cat-other"), ("employer_id", None),
+                     ("assignee_id", "0190a000-0000-7000-8000-0000000000b2")):
+            r = self.req("PATCH", "/work-items/" + w["id"], {"status": "Closed", k: v})
+            self.bad(r, k, 409)
+            self.assertIn("closed, a record of work done", r.json()["error"], r.body)
+        x = self.node.get(API + "/work-items/" + w["id"]).json()
+        self.assertEqual((x["status"], x["description"]), ("Closed", "Call HR"))
+        r = self.req("POST", "/work-items/%s/notes" % w["id"], {"body": "HR called back after the close"})
+        self.assertEqual(r.status, 201, r.body)
+        # The edit that closes an item may change its fields with it.
+        w3 = self.req("POST", "/work-items", {"category_id": "crm-cat-other", "description": "Visit"}).json()
+        r = self.req("PATCH", "/work-items/" + w3["id"], {"status": "Closed", "description": "Visited, done"})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual((r.json()["status"], r.json()["description"]), ("Closed", "Visited, done"))
+        # Soft delete (a closed item's too).
+        r = self.req("DELETE", "/work-items/" + w3["id"])
+        self.assertEqual(r.status, 200, r.body)
         w2 = self.req("POST", "/work-items", {"category_id": "crm-cat-other", "description": "Temp"}).json()
         r = self.req("DELETE", "/work-items/" + w2["id"])
         self.assertEqual(r.status, 200)
