@@ -171,6 +171,7 @@ int hub_migrate(sqlite3 *db, int demo)
 	/* Domain rules for rows arriving from nodes (before any apply runs). */
 	sync_set_validator(model_hub_validate_row);
 	model_set_change_probe(sync_change_sets);
+	model_set_was_probe(sync_change_was);
 	model_set_conflict_recorder(sync_record_conflict);
 	if (schema_migrate(db) != 0 || sync_hub_migrate(db) != 0)
 		return -1;

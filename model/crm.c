@@ -948,13 +948,32 @@ static int check_service(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	return rc;
 }
 
+/* The columns of a work item that a closed one keeps as they are (all but
+ * the soft delete, its witness and the stamp): closed, it is a record of
+ * work done.  Its notes are rows of their own (work_item_notes). */
+static const char *const wi_closed_cols[] = {
+	"description", "category_id", "priority_id", "due_date", "employer_id", "assignee_id",
+	"created_by", "office_id", "created_at", "closed_at", "closed_by", "status",
+};
+
 static int check_work_item(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)
 {
-	const char *assignee = jstr(row, "assignee_id");
+	const char *assignee = jstr(row, "assignee_id"), *was;
 	char msg[120];
 
 	if (crm_valid_wi_status(jstr(row, "status")) != 0)
 		REFUSE("work_items: status must be New, In Progress or Closed");
+	/* An edit of an item the hub holds closed, made on the row as the hub
+	 * holds it (the office's route refuses one; an edit that crossed the
+	 * close offline never gets here: the apply holds it whole, each value
+	 * a conflict, TD_FINAL_RECORD).  The edit that closes it may change
+	 * other fields with it: the row was open then. */
+	if (op == SQLITE_UPDATE && (was = model_change_was("status")) != NULL &&
+	    strcmp(was, CRM_WI_CLOSED) == 0)
+		for (size_t i = 0; i < sizeof wi_closed_cols / sizeof wi_closed_cols[0]; i++)
+			if (model_change_sets(wi_closed_cols[i]))
+				REFUSE("work_items: a closed work item is a record of work done: its %s"
+				       " is not changed", wi_closed_cols[i]);
 	/* (the office's routes make it New or In Progress; closing is an edit,
 	 * with who and when) */
 	if (op == SQLITE_INSERT && strcmp(jstr(row, "status"), "Closed") == 0)

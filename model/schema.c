@@ -38,6 +38,18 @@ int model_change_sets(const char *col)
 	return change_probe == NULL || change_probe(col);
 }
 
+static const char *(*was_probe)(const char *col);
+
+void model_set_was_probe(const char *(*was)(const char *col))
+{
+	was_probe = was;
+}
+
+const char *model_change_was(const char *col)
+{
+	return was_probe ? was_probe(col) : NULL;
+}
+
 static model_conflict_fn conflict_recorder;
 
 void model_set_conflict_recorder(model_conflict_fn fn)

@@ -51,10 +51,16 @@ typedef struct table_def {
 	/* 1: the final column moves with the row's other columns (a visit's
 	 * status with its times and server): a change the final value refuses
 	 * is held whole, every column it sets kept as a conflict, never a row
-	 * "done" without who served it.  0: only the final column is held (a
-	 * closed work item still takes a due date). */
+	 * "done" without who served it.  TD_FINAL_RECORD: a row in its final
+	 * state is a record that no edit changes (a closed work item, a record
+	 * of work done): an office's edit that crossed the final state (made
+	 * on a version of the row other than the hub's) is held whole,
+	 * whatever it sets, save a soft delete alone; an edit of the row as
+	 * the hub holds it is the domain validator's to refuse (model/crm.c).
+	 * 0: only the final column is held. */
 	int td_final_holds;
 } table_def;
+#define TD_FINAL_RECORD 2
 
 typedef struct schema_module {
 	const char *sm_name;            /* component name in schema_version */
@@ -98,6 +104,16 @@ typedef struct schema_module {
  */
 void model_set_change_probe(int (*sets)(const char *col));
 int model_change_sets(const char *col);
+/*
+ * Inside a hub row validator on an UPDATE: column col of the row as the hub
+ * held it before the change merged into it, as text (the row validated is
+ * the merged one); NULL when that value is NULL or not known (no probe: the
+ * hub sets sync_change_was, hub_migrate; an INSERT, a DELETE, a check
+ * outside a push).  A rule about the stored row (a closed work item is not
+ * edited) asks, and holds nothing up when it is not known.
+ */
+void model_set_was_probe(const char *(*was)(const char *col));
+const char *model_change_was(const char *col);
 /*
  * Inside a hub row validator: record a conflict a person reviews on row
  * row_id of the table under check, from the change's node and staff member

@@ -407,7 +407,7 @@ static const table_def crm_tables[] = {
 	{"employer_notes", TK_APPEND_ONLY, SCOPE_STATEWIDE, NULL, NULL, NULL, NULL, 0},
 	{"employer_attachments", TK_APPEND_ONLY, SCOPE_STATEWIDE, NULL, NULL, NULL, NULL, 0},
 	{"employer_attachment_withdrawals", TK_APPEND_ONLY, SCOPE_STATEWIDE, NULL, NULL, NULL, NULL, 0},
-	{"work_items", TK_MUTABLE, SCOPE_STATEWIDE, NULL, "status", "Closed", "deleted", 0},
+	{"work_items", TK_MUTABLE, SCOPE_STATEWIDE, NULL, "status", "Closed", "deleted", TD_FINAL_RECORD},
 	{"work_item_notes", TK_APPEND_ONLY, SCOPE_STATEWIDE, NULL, NULL, NULL, NULL, 0},
 	{"crm_duplicate_flags", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL, NULL, 0},
 	{"job_orders", TK_MUTABLE, SCOPE_STATEWIDE, NULL, NULL, NULL, NULL, 0},

@@ -26,7 +26,9 @@
  * value (table_def td_final_col) is never left by an office's edit; where
  * the row's other columns move with it (td_final_holds), such an edit is
  * held whole: nothing of it is taken, neither its stamp nor a column
- * clock.  An edit
+ * clock.  Where the row is a record once final (TD_FINAL_RECORD: a closed
+ * work item), any edit that crossed the final state is held whole so, each
+ * of its values a conflict naming that state.  An edit
  * beats a delete in either order: a DELETE whose old values no longer match
  * keeps the row; an UPDATE of a deleted row resurrects it from its
  * tombstone.  Both record a conflict on column "*deleted*".  An edit of an
@@ -379,7 +381,7 @@ static int op_insert(actx *a, tcache *tc, sqlite3_value **nv, const char *id)
 	if ((rc = sync__write_row(a, tc, tc->tc_ins, nv, "insert")) != A_OK ||
 	    (rc = sync__tomb_del(a, tc, id)) != A_OK)
 		return rc;
-	return sync__validate(a, tc, id, SQLITE_INSERT, nv);
+	return sync__validate(a, tc, id, SQLITE_INSERT, nv, NULL);
 }
 
 static int op_delete(actx *a, tcache *tc, sqlite3_value **ov, const char *id)
@@ -401,7 +403,7 @@ static int op_delete(actx *a, tcache *tc, sqlite3_value **ov, const char *id)
 		rc = conflict_deleted(a, tc, cur.rw_v, id, 0, lh, a->ax_e->hlc);
 		goto out;
 	}
-	if ((rc = sync__validate(a, tc, id, SQLITE_DELETE, NULL)) != A_OK ||
+	if ((rc = sync__validate(a, tc, id, SQLITE_DELETE, NULL, NULL)) != A_OK ||
 	    (rc = sync__tomb_put(a, tc, id, cur.rw_v)) != A_OK)
 		goto out;
 	sqlite3_reset(tc->tc_del);
@@ -635,7 +637,8 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 	sqlite3_value **merged = NULL, *zero = NULL;
 	char tomb_hlc[128] = "";
 	const char *lh, *rh, *base;
-	int rc, resurrect = 0, changed = 0, soft = SOFT_NONE, sp = 0, hold;
+	int rc, resurrect = 0, changed = 0, soft = SOFT_NONE, sp = 0, hold, crossed_record = 0;
+	char why[128];
 	int conflicts_before = a->ax_res->conflicts;
 
 	rc = sync__row_load(a, tc, id, &cur);
@@ -681,11 +684,30 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 			goto out;
 		}
 	}
-	/* A row whose final column moves with its others (td_final_holds): a
-	 * change the final value refuses is held whole. */
-	hold = td->td_final_holds && ts->ts_final >= 0 && nv[ts->ts_final] != NULL &&
+	/* A row whose final column moves with its others (td_final_holds 1):
+	 * a change the final value refuses is held whole.  A row that is a
+	 * record once final (TD_FINAL_RECORD): an edit that crossed its final
+	 * state is held whole, but a soft delete alone, the reason naming the
+	 * state (an edit of the row as the hub has it is the validator's). */
+	hold = td->td_final_holds == 1 && ts->ts_final >= 0 && nv[ts->ts_final] != NULL &&
 	       schema_final(td, sync__val_text(cur.rw_v[ts->ts_final])) &&
 	       !sync__val_eq(cur.rw_v[ts->ts_final], nv[ts->ts_final]);
+	if (td->td_final_holds == TD_FINAL_RECORD && ts->ts_final >= 0 && !resurrect &&
+	    base != NULL && strcmp(base, lh) != 0 &&
+	    schema_final(td, sync__val_text(cur.rw_v[ts->ts_final]))) {
+		for (int i = 0; !crossed_record && i < ts->ts_ncol; i++)
+			crossed_record = nv[i] != NULL && i != ts->ts_hlc && i != ts->ts_soft_del &&
+					 i != ts->ts_soft_seen;
+		if (crossed_record) {
+			/* (nothing of it taken: not a delete, nor a revival) */
+			soft = SOFT_NONE;
+			snprintf(why, sizeof why, "the office's edit crossed the record's final state"
+						  " (%s %s): a final record is not edited",
+				 td->td_final_col, sync__val_text(cur.rw_v[ts->ts_final]));
+			a->ax_why = why;
+			hold = 1;
+		}
+	}
 	for (int i = 0; i < ts->ts_ncol; i++) {
 		if (nv[i] == NULL || i == ts->ts_hlc ||
 		    (soft == SOFT_KEEP && (i == ts->ts_soft_del || i == ts->ts_soft_seen)))
@@ -693,6 +715,7 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 		if ((rc = merge_col(a, tc, id, i, ov[i], nv[i], merged, lh, rh, hold, &changed)) != A_OK)
 			goto out;
 	}
+	a->ax_why = NULL;
 	if (soft == SOFT_REVIVE) {
 		if ((zero = value_zero(a)) == NULL) {
 			rc = A_ERROR;
@@ -749,10 +772,11 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 			goto out;
 		}
 	}
-	rc = sync__validate(a, tc, id, SQLITE_UPDATE, nv);
+	rc = sync__validate(a, tc, id, SQLITE_UPDATE, nv, cur.rw_v);
 	if (sp && rc == A_REFUSE)
 		rc = keep_hub_row(a, tc, ov, nv, cur.rw_v, id, lh, rh, conflicts_before);
 out:
+	a->ax_why = NULL; /* (why, of the record held: not past this call) */
 	/* Refused or failed, the caller rolls the entry back: it goes too. */
 	if (sp && db_exec(a->ax_db, "RELEASE sync_row") != 0 && rc == A_OK)
 		rc = A_ERROR;

@@ -509,7 +509,7 @@ static int after_apply(bctx *b)
 		a->ax_e = &b->bx_e[r->br_entry];
 		if ((tombs && (rc = sync__tomb_del(a, tc, id)) != A_OK) ||
 		    (rc = r->br_row ? sync__validate_json(a, tc, r->br_row, SQLITE_INSERT, NULL)
-				    : sync__validate(a, tc, id, SQLITE_INSERT, NULL)) != A_OK) {
+				    : sync__validate(a, tc, id, SQLITE_INSERT, NULL, NULL)) != A_OK) {
 			sync__apply_oom = 0;
 			if (rc != A_REFUSE)
 				return rc;

@@ -120,8 +120,10 @@ int sync__tomb_del(actx *a, tcache *tc, const char *id);
 int sync__write_row(actx *a, tcache *tc, sqlite3_stmt *st, sqlite3_value **v, const char *what);
 /* The domain validator on the row with this id as stored now (A_*); nv the
  * change's new values (sync_change_sets()), NULL for a DELETE or, for an
- * INSERT, a whole row. */
-int sync__validate(actx *a, tcache *tc, const char *id, int op, sqlite3_value **nv);
+ * INSERT, a whole row; was, for an UPDATE, the hub's row before the merge
+ * (sync_change_was()), else NULL. */
+int sync__validate(actx *a, tcache *tc, const char *id, int op, sqlite3_value **nv,
+		   sqlite3_value **was);
 /* The same on row j, the row as db_row_json() reads it from the database. */
 int sync__validate_json(actx *a, tcache *tc, const cJSON *j, int op, sqlite3_value **nv);
 /* The row an INSERT of ncol values v stores, as db_row_json() would read it

@@ -345,10 +345,11 @@ int sync__write_row(actx *a, tcache *tc, sqlite3_stmt *st, sqlite3_value **v, co
 	return sync__step_write(a, st, what);
 }
 
-/* The change under validation, for sync_change_sets() and
- * sync_entry_inserts(). */
+/* The change under validation, for sync_change_sets(), sync_change_was()
+ * and sync_entry_inserts(). */
 static _Thread_local const sync__tshape *val_ts;
 static _Thread_local sqlite3_value **val_nv;
+static _Thread_local sqlite3_value **val_was;
 static _Thread_local int val_all;
 static _Thread_local actx *val_a;
 
@@ -358,6 +359,14 @@ int sync_change_sets(const char *col)
 		if (strcmp(val_ts->ts_cols[i], col) == 0)
 			return val_all || val_nv[i] != NULL;
 	return 0;
+}
+
+const char *sync_change_was(const char *col)
+{
+	for (int i = 0; val_ts && val_was && col && i < val_ts->ts_ncol; i++)
+		if (strcmp(val_ts->ts_cols[i], col) == 0)
+			return val_was[i] ? (const char *)sqlite3_value_text(val_was[i]) : NULL;
+	return NULL;
 }
 
 int sync_record_conflict(const char *row_id, const char *column, const char *base,
@@ -492,8 +501,10 @@ int sync__validate_json(actx *a, tcache *tc, const cJSON *j, int op, sqlite3_val
 	return ret;
 }
 
-/* The same on the row with this id as it is now in the database. */
-int sync__validate(actx *a, tcache *tc, const char *id, int op, sqlite3_value **nv)
+/* The same on the row with this id as it is now in the database; was, the
+ * hub's row before an UPDATE's merge (sync_change_was()). */
+int sync__validate(actx *a, tcache *tc, const char *id, int op, sqlite3_value **nv,
+		   sqlite3_value **was)
 {
 	cJSON *j = NULL;
 	int rc, ret;
@@ -511,7 +522,9 @@ int sync__validate(actx *a, tcache *tc, const char *id, int op, sqlite3_value **
 		sqlite3_reset(tc->tc_sel);
 		return A_ERROR;
 	}
+	val_was = op == SQLITE_UPDATE ? was : NULL;
 	ret = sync__validate_json(a, tc, j, op, nv);
+	val_was = NULL;
 	cJSON_Delete(j);
 	sqlite3_reset(tc->tc_sel);
 	return ret;

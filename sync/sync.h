@@ -288,6 +288,12 @@ void sync_set_validator(sync_row_validator fn);
  * a value of its own (every column of an INSERT, the columns an UPDATE sets,
  * whatever the merge kept; none of a DELETE), else 0. */
 int sync_change_sets(const char *col);
+/* Inside a validator call on an UPDATE: column col of the hub's row as it
+ * was before the change merged into it, as text (the row the rule "a closed
+ * work item is not edited" asks about); NULL when that value is NULL, the
+ * table has no column col, or outside an UPDATE's check (an INSERT, a
+ * DELETE, a check outside a push).  Valid until the validator returns. */
+const char *sync_change_was(const char *col);
 /* Inside a validator call: 1 when the entry being applied also inserts into
  * table tbl a row whose column col is the text val (and col2 val2, when
  * col2 is not NULL), applied yet or not (the rows of an entry are checked

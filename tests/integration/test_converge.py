@@ -415,6 +415,10 @@ class Cluster:
     # ... whose final column moves with the others (td_final_holds): a change
     # the final value refuses is held whole, every column it sets.
     HOLDS = {"checkins"}
+    # ... whose row is a record once final (TD_FINAL_RECORD, a closed work
+    # item): an edit that crossed the final state (its base is not the hub's
+    # row) is held whole too, whatever it sets, but a soft delete alone.
+    RECORDS = {"work_items"}
     # Soft deletes (table_def td_soft_delete_col): merged as a DELETE is.
     SOFT_DELETE = {"work_items": "deleted"}
 
@@ -476,6 +480,10 @@ class Cluster:
             if final and w.table in self.HOLDS and final[0] in w.cols:
                 now = cur.get(final[0], w.old.get(final[0]))
                 hold = now in final[1] and w.cols[final[0]] != now
+            if (final and w.table in self.RECORDS and based is not None and based != lh
+                    and cur.get(final[0], w.old.get(final[0])) in final[1]
+                    and any(c not in ("updated_hlc", sd, sd and sd + "_seen") for c in w.cols)):
+                hold, soft = True, None
             for col, remote in w.cols.items():
                 if soft == "keep" and col in (sd, sd + "_seen"):
                     continue

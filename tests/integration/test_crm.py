@@ -9,7 +9,9 @@ Replication between offices runs against a real outpost-hub and two enrolled
 nodes driven by `outpost-sync push/pull`: conflicting offline edits of a lead
 and of a work item merge column by column (the later edit wins a column both
 changed, a `conflicts` row keeps both values and both offices see it; a
-Closed item is not reopened by an older edit), and the same employer created
+Closed item is not reopened by an older edit, nor its fields edited: a
+closed item is a record of work done, and a PATCH of one is 409 naming the
+field), and the same employer created
 in two offices offline is flagged at the hub as a possible duplicate, never
 merged, and the flag reaches both offices.
 """
@@ -761,22 +763,35 @@ class CrmReplicationTest(harness.TwoOffices):
             self.online()
         self.assertGreater(self.row_hlc(self.b, "work_items", w["id"]),
                            self.row_hlc(self.a, "work_items", w["id"]), "the close is the later edit")
-        # The close reaches the hub first; the older In Progress must not reopen it.
+        # The close reaches the hub first; the older In Progress must not
+        # reopen it, and A's description and priority, crossing the close,
+        # are not taken into the closed record (a record of work done)
+        # either: each is kept as a conflict the hub won, naming the close -
+        # neither lost nor quarantined.
+        q0 = self.hub_row("SELECT count(*) FROM quarantine")[0]
         self.settle(self.b, self.a)
+        self.assertEqual(self.hub_row("SELECT count(*) FROM quarantine")[0], q0)
 
         for node in (self.a, self.b):
             x = self.api(node, "GET", "/work-items/" + w["id"], status=200)
             self.assertEqual(x["status"], "Closed", node.name)
-            self.assertEqual(x["description"], "Call HR about the job fair")  # only A
-            self.assertEqual(x["priority_id"], "crm-pri-high")                 # only A
-            self.assertEqual(x["due_date"], "2026-12-15")                      # only B
+            self.assertEqual(x["description"], "Call about the job fair")  # as B closed it
+            self.assertEqual(x["priority_id"], w["priority_id"])
+            self.assertEqual(x["due_date"], "2026-12-15")                  # B's, with its close
             self.assertTrue(x["closed_at"])
             c = self.conflicts(node, "work_items", w["id"])
-            self.assertEqual(set(c), {"status"}, node.name)
+            self.assertEqual(set(c), {"status", "description", "priority_id"}, node.name)
             self.assertEqual({json.loads(c["status"]["local_value"]),
                               json.loads(c["status"]["remote_value"])}, {"Closed", "In Progress"})
-            self.assertEqual([k["column_name"] for k in x["conflicts"]], ["status"])
-            self.assertEqual(x["conflicts"][0]["kept_value"], "Closed")
+            self.assertEqual(json.loads(c["description"]["remote_value"]), "Call HR about the job fair")
+            self.assertEqual(json.loads(c["priority_id"]["remote_value"]), "crm-pri-high")
+            for k in c.values():
+                self.assertEqual(k["winner"], "local", node.name)
+                self.assertEqual(k["reason"], "the office's edit crossed the record's final state"
+                                              " (status Closed): a final record is not edited")
+            self.assertEqual(sorted(k["column_name"] for k in x["conflicts"]),
+                             ["description", "priority_id", "status"])
+            self.assertEqual({k["column_name"]: k["kept_value"] for k in x["conflicts"]}["status"], "Closed")
             # No crossing on the second item: both edits kept, no conflict.
             y = self.api(node, "GET", "/work-items/" + w2["id"], status=200)
             self.assertEqual((y["status"], y["due_date"]), ("In Progress", "2026-12-20"))
@@ -787,9 +802,11 @@ class CrmReplicationTest(harness.TwoOffices):
             self.assertIn(w2["id"], [i["id"] for i in group])
         self.assertEqual(self.hub_row("SELECT status FROM work_items WHERE id=?", w["id"])[0],
                          "Closed")
-        # And Closed stays final on the node too.
+        # And Closed stays final on the node too, its fields with it.
         r = self.a.request("PATCH", API + "/work-items/" + w["id"], body={"status": "New"})
         self.assertEqual(r.status, 409, r.body)
+        r = self.a.request("PATCH", API + "/work-items/" + w["id"], body={"description": "Call HR"})
+        self.assertEqual((r.status, r.json()["field"]), (409, "description"), r.body)
 
     def test_same_employer_created_in_two_offices_is_flagged_not_merged(self):
         self.offline()

@@ -886,17 +886,28 @@ class TrustTest(Base):
         refused("back to lead", self.update_cs("employers", back, {"account_type": ("recruiting", "lead")}))
         if not un.startswith("MKT"):
             refused("MKT prefix again", self.update_cs("employers", back, {"username": (un, "MKT" + un)}))
-        # work items: Closed is final; a category there is; a note on an item there is
+        # work items: a category there is; Closed is final, and a closed
+        # item a record of work done (no field of it edited; a note and the
+        # delete still go); a note on an item there is
         meta = c.get("/api/v1/crm/meta").json()
         cat = [x for x in meta["categories"] if x["name"] != "Job Order"][0]["id"]
         r = c.post("/api/v1/crm/work-items", {"category_id": cat, "description": "task", "employer_id": plain})
         self.assertEqual(r.status, 201, r)
         wid = r.json()["id"]
+        at_hub("work_items", wid)
+        refused("unknown category", self.update_cs("work_items", wid, {"category_id": (cat, "no-such-cat")}))
         self.assertEqual(c.request("PATCH", "/api/v1/crm/work-items/" + wid, body={"status": "Closed"}).status, 200)
         at_hub("work_items", wid, "status='Closed'")
         self.push(self.update_cs("work_items", wid, {"status": ("Closed", "New")}))
         self.assertEqual(count(self.hub, "SELECT status FROM work_items WHERE id=?", wid), "Closed")
-        refused("unknown category", self.update_cs("work_items", wid, {"category_id": (cat, "no-such-cat")}))
+        for col, old, new in (("description", "task", "rewritten"), ("due_date", None, today),
+                              ("employer_id", plain, None)):
+            res = self.push(self.update_cs("work_items", wid, {col: (old, new)}))
+            self.assertEqual([q["reason"] for q in res["quarantined"]],
+                             ["domain rule: work_items: a closed work item is a record of work done:"
+                              " its %s is not changed" % col], col)
+        self.assertEqual(count(self.hub, "SELECT description FROM work_items WHERE id=?", wid), "task")
+        self.assertEqual(self.push(self.update_cs("work_items", wid, {"deleted": (0, 1)}))["quarantined"], [])
         # services
         r = c.post("/api/v1/crm/employers/%s/services" % plain, {"services": [{"code": "E20", "start_date": today}]})
         self.assertEqual(r.status, 201, r)

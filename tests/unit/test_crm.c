@@ -370,6 +370,7 @@ static void test_schema_kinds_and_seed(void **state)
 	ST_SCOPE(SCOPE_STATEWIDE, "employers");
 	assert_string_equal(schema_table("work_items")->td_final_col, "status");
 	assert_string_equal(schema_table("work_items")->td_final_value, "Closed");
+	assert_int_equal(schema_table("work_items")->td_final_holds, TD_FINAL_RECORD);
 	assert_int_equal(schema_final(schema_table("work_items"), "Closed"), 1);
 	assert_int_equal(schema_final(schema_table("work_items"), "Close"), 0);
 	assert_int_equal(schema_final(schema_table("work_items"), "Closed|"), 0);
@@ -527,6 +528,7 @@ static char *q_text(sqlite3 *db, const char *sql, const char *arg)
 #define LEAD "0190a000-0000-7000-8000-00000000c001"
 #define LEAD_B "0190a000-0000-7000-8000-00000000c002"
 #define WI "0190a000-0000-7000-8000-00000000c101"
+#define WI2 "0190a000-0000-7000-8000-00000000c103"
 #define EPSILON "0190a000-0000-7000-8000-00000000c00a"
 
 static const char insert_lead[] =
@@ -1118,7 +1120,11 @@ static void test_work_item_merge_and_closed_is_final(void **state)
 	char *sql;
 
 	(void)state;
+	/* (the hub's probes: which columns a change sets, the row it met) */
 	sync_set_validator(crm_hub_validate_row);
+	model_set_change_probe(sync_change_sets);
+	model_set_was_probe(sync_change_was);
+	model_set_conflict_recorder(sync_record_conflict);
 	/* A work item names an employer the hub has. */
 	node_write(a, "000000000900.0000.nodeA", insert_wi, "0190a000-0000-7000-8000-00000000c1ff",
 		   LEAD, "000000000900.0000.nodeA");
@@ -1140,7 +1146,10 @@ static void test_work_item_merge_and_closed_is_final(void **state)
 	sqlite3_free(sql);
 	/* A closes it early; B (offline, with a later-looking clock for the
 	 * due date but an OLDER status edit) re-dates it and moves it to In
-	 * Progress.  The due date is B's (disjoint), the status stays Closed. */
+	 * Progress.  The status stays Closed, and a closed item is a record of
+	 * work done: B's due date is not taken either, but kept as a conflict
+	 * the hub won, naming the close (not lost, not quarantined: B's edit
+	 * was valid on the item it saw; TD_FINAL_RECORD). */
 	node_write(a, "000000005000.0000.nodeA",
 		   "UPDATE work_items SET status='Closed', closed_at=5000, updated_hlc='000000005000.0000.nodeA' WHERE id=%Q", WI);
 	node_write(b, "000000004000.0000.nodeB",
@@ -1149,9 +1158,14 @@ static void test_work_item_merge_and_closed_is_final(void **state)
 	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
 	p = st_push(hub, b, &scope_b);
 	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.quarantined, 0);
 	assert_string_equal(q_text(hub, "SELECT status FROM work_items WHERE id=?", WI), "Closed");
-	assert_string_equal(q_text(hub, "SELECT due_date FROM work_items WHERE id=?", WI), "2026-03-20");
+	assert_string_equal(q_text(hub, "SELECT due_date FROM work_items WHERE id=?", WI), "2026-03-10");
 	assert_true(db_int(hub, "SELECT count(*) FROM conflicts WHERE tbl='work_items' AND column_name='status'", -1) == 1);
+	assert_string_equal(q_text(hub, "SELECT json_extract(remote_value, '$') || ' ' || winner || ' ' || reason"
+					" FROM conflicts WHERE row_id=? AND column_name='due_date'", WI),
+			    "2026-03-20 local the office's edit crossed the record's final state"
+			    " (status Closed): a final record is not edited");
 	/* A newer edit does not reopen it either (Closed is final, as the
 	 * offices' route says): kept as a conflict. */
 	node_write(b, "000000005500.0000.nodeB",
@@ -1159,6 +1173,41 @@ static void test_work_item_merge_and_closed_is_final(void **state)
 	st_push(hub, b, &scope_b);
 	assert_string_equal(q_text(hub, "SELECT status FROM work_items WHERE id=?", WI), "Closed");
 	assert_true(db_int(hub, "SELECT count(*) FROM conflicts WHERE tbl='work_items' AND column_name='status'", -1) == 2);
+	/* B, still unaware of the close, edits on its own later version (its
+	 * stamp newer than any write of the hub's): a crossing all the same. */
+	node_write(b, "000000006000.0000.nodeB",
+		   "UPDATE work_items SET description='Call twice', updated_hlc='000000006000.0000.nodeB'"
+		   " WHERE id=%Q", WI);
+	p = st_push(hub, b, &scope_b);
+	assert_int_equal(p.quarantined, 0);
+	assert_string_equal(q_text(hub, "SELECT description FROM work_items WHERE id=?", WI), "Call");
+	assert_string_equal(q_text(hub, "SELECT json_extract(remote_value, '$') || ' ' || winner FROM conflicts"
+					" WHERE row_id=? AND column_name='description'", WI), "Call twice local");
+	/* An edit of the item as the hub holds it, closed (the office that
+	 * closed it; its route refuses this): quarantined, with the reason. */
+	node_write(a, "000000005800.0000.nodeA",
+		   "UPDATE work_items SET description='Call again', updated_hlc='000000005800.0000.nodeA'"
+		   " WHERE id=%Q", WI);
+	st_push_refused(hub, a, &scope_a,
+			"work_items: a closed work item is a record of work done: its description is not changed");
+	assert_string_equal(q_text(hub, "SELECT description FROM work_items WHERE id=?", WI), "Call");
+	/* What a closed item still takes: the edit that closes it, with other
+	 * fields (the item was open then), a note, and the delete. */
+	node_write(a, "000000005900.0000.nodeA", insert_wi, WI2, LEAD, "000000005900.0000.nodeA");
+	node_write(a, "000000005950.0000.nodeA",
+		   "UPDATE work_items SET status='Closed', closed_at=5950, description='Called, done',"
+		   " updated_hlc='000000005950.0000.nodeA' WHERE id=%Q", WI2);
+	node_write(a, "000000005960.0000.nodeA",
+		   "INSERT INTO work_item_notes(id, work_item_id, staff_id, body, created_at)"
+		   " VALUES('0190a000-0000-7000-8000-00000000c1a1',%Q,'demo-staff','Thanked them',5960)", WI2);
+	node_write(a, "000000005970.0000.nodeA",
+		   "UPDATE work_items SET deleted=1, updated_hlc='000000005970.0000.nodeA' WHERE id=%Q", WI2);
+	p = st_push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 0);
+	assert_int_equal(p.applied, 4);
+	assert_string_equal(q_text(hub, "SELECT status || ' ' || description || ' ' || deleted FROM work_items"
+					" WHERE id=?", WI2), "Closed Called, done 1");
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM work_item_notes WHERE body='Thanked them'", -1), 1);
 	/* Assignment to someone outside the CRM work group is refused at the
 	 * hub too (Pat Kim is View Access, not in the group). */
 	node_write(a, "000000006000.0000.nodeA",
@@ -1167,6 +1216,9 @@ static void test_work_item_merge_and_closed_is_final(void **state)
 		   "'crm-cat-other','crm-pri-low','New','x','0190a000-0000-7000-8000-0000000000b3','demo-staff',1,0,"
 		   "'000000006000.0000.nodeA')");
 	st_push_refused(hub, a, &scope_a, "CRM work group");
+	model_set_conflict_recorder(NULL);
+	model_set_was_probe(NULL);
+	model_set_change_probe(NULL);
 	sync_set_validator(NULL);
 	sqlite3_close(a);
 	sqlite3_close(b);
