@@ -319,6 +319,39 @@ export const tests = [
       'the item kept its category and priority: ' + JSON.stringify(got));
   })],
 
+  ['a closed work item shows its fields read-only, with no Save: only a note is added', () => withNode(async (node, page) => {
+    const wi = (await node.api('/api/v1/crm/work-items', { category_id: 'crm-cat-outreach', description: 'Closed record' })).json;
+    const open = (await node.api('/api/v1/crm/work-items', { category_id: 'crm-cat-outreach', description: 'Still open' })).json;
+    // closed in the dialog (Save while it is open)
+    await page.goto(`${node.url}/crm-work.html?open=${wi.id}`);
+    await page.waitForSelector('#wi-dlg[open]');
+    await page.selectOption('#e-status', 'Closed');
+    await page.click('#e-save');
+    await page.waitForSelector('#wi-dlg[open]', { state: 'detached' });
+    assert((await node.api(`/api/v1/crm/work-items/${wi.id}`)).json.status === 'Closed', 'closed');
+    await page.goto(`${node.url}/crm-work.html?open=${wi.id}`);
+    await page.waitForSelector('#wi-dlg[open]');
+    await page.locator('#e-closed', { hasText: 'record of work done' }).waitFor();
+    for (const id of ['e-status', 'e-assignee_id', 'e-due_date', 'e-category_id', 'e-priority_id', 'e-description'])
+      assert(await page.isDisabled('#' + id), `#${id} is read-only on a closed item`);
+    const dlg = page.locator('#wi-dlg');
+    assert(!(await dlg.getByRole('button', { name: 'Save', exact: true }).count()), 'no Save for a closed item\'s fields');
+    // the note alone: nothing typed is named, a note is added
+    await dlg.getByRole('button', { name: 'Add note' }).click();
+    await page.waitForFunction(() => document.getElementById('e-body-err').textContent.includes('note'));
+    await page.fill('#e-body', 'Thank-you letter sent after closing');
+    await dlg.getByRole('button', { name: 'Add note' }).click();
+    await page.waitForSelector('#wi-dlg[open]', { state: 'detached' });
+    const got = (await node.api(`/api/v1/crm/work-items/${wi.id}`)).json;
+    assert(got.status === 'Closed' && got.description === 'Closed record', 'the record is as closed: ' + JSON.stringify(got));
+    assert(got.notes.map(n => n.body).join() === 'Thank-you letter sent after closing', 'the note added: ' + JSON.stringify(got.notes));
+    // an open item in the same dialog: its fields and Save are back
+    await page.goto(`${node.url}/crm-work.html?open=${open.id}`);
+    await page.waitForSelector('#wi-dlg[open]');
+    assert(await page.isHidden('#e-closed') && !(await page.isDisabled('#e-description')), 'an open item is editable');
+    assert(await dlg.getByRole('button', { name: 'Save', exact: true }).count() === 1, 'Save for an open item');
+  })],
+
   ['axe-core finds no WCAG 2.1 AA violations on the CRM pages', () => withNode(async (node, page) => {
     const lead = (await node.api('/api/v1/crm/employers', { company_name: 'Axe Check Foods', zip: '93721',
       contacts: [{ name: 'Ana Axe', kind: 'primary' }] })).json;

@@ -88,9 +88,13 @@ async function open(wid, fromLink = false) {
   $('e-body').value = '';
   $('wi-notes').replaceChildren(...(w.notes.length ? w.notes.map(n => el('li', {}, `${fmtDateTime(n.created_at)} — ${n.staff_name || ''}: ${n.body}`))
     : [el('li', { class: 'muted' }, 'No notes yet.')]));
+  // Closed, a record of work done: its fields are read-only (the node
+  // answers 409 to an edit), and the one action left is adding a note.
   const closed = w.status === 'Closed';
   for (const i of ['e-status', 'e-assignee_id', 'e-due_date', 'e-category_id', 'e-priority_id', 'e-description']) $(i).disabled = closed;
   if (!own) $('e-status').disabled = true;
+  $('e-closed').hidden = !closed;
+  $('e-save').textContent = closed ? 'Add note' : 'Save';
   $('wi-dlg').showModal();
 }
 
@@ -100,6 +104,10 @@ async function saveItem(ev) {
   clearErrors(f);
   try {
     const note = $('e-body').value.trim();
+    if (!note && w.status === 'Closed') {
+      showError(f, { field: 'body', message: 'write the note to add (a closed work item\'s fields are read-only)' }, 'e-');
+      return;
+    }
     if (note) await api(`${API}/work-items/${w.id}/notes`, { method: 'POST', body: { body: note } });
     if (w.status !== 'Closed') {
       const body = {};
