@@ -948,13 +948,11 @@ static int check_service(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	return rc;
 }
 
-/* The columns of a work item that a closed one keeps as they are (all but
- * the soft delete, its witness and the stamp): closed, it is a record of
- * work done.  Its notes are rows of their own (work_item_notes). */
-static const char *const wi_closed_cols[] = {
-	"description", "category_id", "priority_id", "due_date", "employer_id", "assignee_id",
-	"created_by", "office_id", "created_at", "closed_at", "closed_by", "status",
-};
+/* The columns of a closed work item an edit may still set: the soft
+ * delete, its witness and the stamp.  Every other column (a column added
+ * later too) it keeps as it is: closed, it is a record of work done.  Its
+ * notes are rows of their own (work_item_notes). */
+static const char *const wi_closed_may[] = {"deleted", "deleted_seen", "updated_hlc"};
 
 static int check_work_item(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)
 {
@@ -969,11 +967,19 @@ static int check_work_item(sqlite3 *db, int op, const cJSON *row, char *reason, 
 	 * a conflict, TD_FINAL_RECORD).  The edit that closes it may change
 	 * other fields with it: the row was open then. */
 	if (op == SQLITE_UPDATE && (was = model_change_was("status")) != NULL &&
-	    strcmp(was, CRM_WI_CLOSED) == 0)
-		for (size_t i = 0; i < sizeof wi_closed_cols / sizeof wi_closed_cols[0]; i++)
-			if (model_change_sets(wi_closed_cols[i]))
+	    strcmp(was, CRM_WI_CLOSED) == 0) {
+		const cJSON *c;
+
+		cJSON_ArrayForEach(c, row) {
+			size_t i = 0, nmay = sizeof wi_closed_may / sizeof wi_closed_may[0];
+
+			while (i < nmay && strcmp(c->string, wi_closed_may[i]) != 0)
+				i++;
+			if (i == nmay && model_change_sets(c->string))
 				REFUSE("work_items: a closed work item is a record of work done: its %s"
-				       " is not changed", wi_closed_cols[i]);
+				       " is not changed", c->string);
+		}
+	}
 	/* (the office's routes make it New or In Progress; closing is an edit,
 	 * with who and when) */
 	if (op == SQLITE_INSERT && strcmp(jstr(row, "status"), "Closed") == 0)
