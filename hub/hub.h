@@ -35,6 +35,14 @@
 #define HUB_NONCE_KEEP_MS (30 * 60 * 1000)  /* nonces kept 30 min (> 2 x skew) */
 #define HUB_PRUNE_EVERY_MS (60 * 1000)	    /* nonce pruning timer */
 #define HUB_REENCRYPT_BATCH 100		    /* SSNs written again per transaction */
+/* A participant's SSN key epoch in SQL, as case_ssn_epoch() reads its
+ * ssn_enc ("eN:" in front, 1 without): a key of the hub's own index
+ * participants_ssn_epoch (hub_state.c, migration 11), by which the
+ * re-encryption pass (hub_keys.c) reads only a Local Area's older SSNs.
+ * Its queries spell it so, else SQLite does not use the index. */
+#define HUB_SSN_EPOCH_SQL                                                                      \
+	"(CASE WHEN instr(ssn_enc, ':') > 0 THEN CAST(substr(ssn_enc, 2, instr(ssn_enc, ':') - 2)" \
+	" AS INTEGER) ELSE 1 END)"
 /* Indexes of the shared schema the hub drops (hub_state.c, migration 2):
  * no hub query uses them.  bench_sync's reference apply drops them too. */
 #define HUB_TRIM_INDEXES "DROP INDEX IF EXISTS checkins_name;"
@@ -339,8 +347,10 @@ int hub_keys_rotate(sqlite3 *db, const char *la, int *epoch);
  * their keyed hash, stamped by clk; duplicates flagged.  Does nothing unless
  * a rotation was made since the last full pass or always is set; reads no
  * participant of a Local Area marked done up to its newest epoch (the last
- * batch of a pass marks them, ssn_reencrypted).  How many were written, or
- * -1.  Loop thread (or a command's only thread). */
+ * batch of a pass marks them, ssn_reencrypted), and of the others only
+ * those under an older epoch (index participants_ssn_epoch, Local Area by
+ * Local Area).  How many were written, or -1.  Loop thread (or a
+ * command's only thread). */
 int hub_keys_reencrypt(sqlite3 *db, hlc *clk, int always);
 /* The whole pass now, batch after batch (each its own transaction, so
  * outside any), to its end (past batches of rows the hub cannot read;

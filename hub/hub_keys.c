@@ -352,11 +352,13 @@ int hub_keys_migrate(sqlite3 *db)
 
 /* ---- key epochs: rotation and re-encryption ----------------------------------- */
 
-/* Where a re-encryption pass is: its position (participants.id, "" at
- * its start) and the sum of ssn_reencrypted.reopened when it began. */
+/* Where a re-encryption pass is: its position (the Local Area, "" at its
+ * start, then the epoch and participants.id of the last row read, in the
+ * order of index participants_ssn_epoch) and the sum of
+ * ssn_reencrypted.reopened when it began. */
 typedef struct reenc_pass {
-	char rp_after[64];
-	int64_t rp_gen;
+	char rp_la[64], rp_after[64];
+	int64_t rp_epoch, rp_gen;
 } reenc_pass;
 
 /* A rotation the serving hub made since its last full re-encryption pass
@@ -452,7 +454,7 @@ int hub_keys_rotate(sqlite3 *db, const char *la, int *epoch)
 	if (db_exec(db, "RELEASE ssn_key_rotate") != 0)
 		return -1;
 	reencrypt_due = 1;
-	loop_pass.rp_after[0] = '\0';
+	loop_pass.rp_la[0] = '\0';
 	if (epoch)
 		*epoch = cur + 1;
 	log_info("Local Area %s: new SSN key (epoch %d); stored SSNs are written again under it",
@@ -637,7 +639,69 @@ int hub_keys_retire(sqlite3 *db, const char *la, int force, int *epoch, int *ret
 
 struct reenc_row {
 	char id[64], la[64], enc[CASE_SSN_ENC_MAX + 1], at[HLC_STRLEN], kind[8];
+	int64_t epoch;
 };
+
+/* Rows of st (id, local_area_id, ssn_enc, updated_hlc, ssn_kind, epoch)
+ * into r[*n], up to HUB_REENCRYPT_BATCH: 0, or -1. */
+static int reenc_rows(sqlite3_stmt *st, struct reenc_row *r, int *n)
+{
+	int rc = SQLITE_DONE;
+
+	while (*n < HUB_REENCRYPT_BATCH && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct reenc_row *w = &r[*n];
+		const char *c[5];
+		if (db_cols(st, c, 5) != 0)
+			return -1;
+		snprintf(w->id, sizeof w->id, "%s", c[0]);
+		snprintf(w->la, sizeof w->la, "%s", c[1]);
+		snprintf(w->enc, sizeof w->enc, "%s", c[2]);
+		snprintf(w->at, sizeof w->at, "%s", c[3]);
+		snprintf(w->kind, sizeof w->kind, "%s", c[4]);
+		w->epoch = sqlite3_column_int64(st, 5);
+		++*n;
+	}
+	return *n == HUB_REENCRYPT_BATCH || rc == SQLITE_DONE ? 0 : -1;
+}
+
+#define REENC_COLS "SELECT id, local_area_id, ssn_enc, updated_hlc, ssn_kind, " HUB_SSN_EPOCH_SQL
+
+/* The SSNs of Local Area la under an epoch older than e, its newest, past
+ * pass p's position when p is in la, in the index's order (epoch, id),
+ * into r[*n] up to a batch: the index participants_ssn_epoch (hub_state.c)
+ * gives them, no other participant is read.  0, or -1. */
+static int reenc_older(sqlite3 *db, const reenc_pass *p, const char *la, int64_t e,
+		       struct reenc_row *r, int *n)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t from = INT64_MIN;
+	int rc = 0;
+
+	/* The rest of the position's epoch ... */
+	if (strcmp(la, p->rp_la) == 0) {
+		from = p->rp_epoch;
+		if (db_prepare_bound(db, &st, REENC_COLS " FROM participants WHERE local_area_id=?1"
+						      " AND ssn_enc IS NOT NULL AND " HUB_SSN_EPOCH_SQL
+						      " = ?2 AND ?2 < ?3 AND id > ?4 ORDER BY id LIMIT ?5",
+				     "tIIti", la, from, e, p->rp_after, HUB_REENCRYPT_BATCH) != 0)
+			return -1;
+		rc = reenc_rows(st, r, n);
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	/* ... then the epochs after it, older than the newest. */
+	if (rc == 0 && *n < HUB_REENCRYPT_BATCH) {
+		if (db_prepare_bound(db, &st, REENC_COLS " FROM participants WHERE local_area_id=?1"
+						      " AND ssn_enc IS NOT NULL AND " HUB_SSN_EPOCH_SQL
+						      " > ?2 AND " HUB_SSN_EPOCH_SQL " < ?3 ORDER BY "
+						      HUB_SSN_EPOCH_SQL ", id LIMIT ?4",
+				     "tIIi", la, from, e, HUB_REENCRYPT_BATCH) != 0)
+			return -1;
+		rc = reenc_rows(st, r, n);
+		sqlite3_finalize(st);
+	}
+	return rc;
+}
 
 /* The next batch of pass p: how many SSNs it wrote, or -1.  *end is set
  * when it was the pass's last (p then starts again), *again when the pass
@@ -646,7 +710,7 @@ static int reencrypt_batch(sqlite3 *db, hlc *clk, reenc_pass *p, int *end, int *
 {
 	struct reenc_row *r = NULL;
 	sqlite3_stmt *st = NULL;
-	int n = 0, done = 0, ret = -1;
+	int n = 0, done = 0, ret = -1, step = SQLITE_DONE;
 	int64_t todo, reopened = -1;
 
 	*end = *again = 0;
@@ -655,37 +719,27 @@ static int reencrypt_batch(sqlite3 *db, hlc *clk, reenc_pass *p, int *end, int *
 	if ((todo = db_int(db, "WITH " REENCRYPT_TODO " SELECT count(*) FROM todo", -1)) <= 0) {
 		if (todo == 0) {
 			*end = 1;
-			p->rp_after[0] = '\0';
+			p->rp_la[0] = '\0';
 		}
 		return todo == 0 ? 0 : -1;
 	}
-	if (p->rp_after[0] == '\0' &&
+	if (p->rp_la[0] == '\0' &&
 	    (p->rp_gen = db_int(db, "SELECT total(reopened) FROM ssn_reencrypted", -1)) < 0)
 		return -1;
 	if ((r = calloc(HUB_REENCRYPT_BATCH, sizeof *r)) == NULL)
 		return -1;
-	/* SSNs not under their Local Area's newest epoch, in those not done. */
-	if (db_prepare(db, &st,
-		       "WITH " REENCRYPT_TODO
-		       " SELECT p.id, p.local_area_id, p.ssn_enc, p.updated_hlc, p.ssn_kind"
-		       " FROM participants p JOIN todo k ON k.la = p.local_area_id"
-		       " WHERE p.ssn_enc IS NOT NULL AND p.id > ?1"
-		       "  AND substr(p.ssn_enc, 1, length(k.e) + 2) <> 'e' || k.e || ':'"
-		       " ORDER BY p.id LIMIT ?2") != 0)
+	/* SSNs not under their Local Area's newest epoch, in those not done,
+	 * one Local Area after another from the pass's position. */
+	if (db_prepare_bound(db, &st, "WITH " REENCRYPT_TODO " SELECT la, e FROM todo"
+				      " WHERE la >= ?1 ORDER BY la", "t", p->rp_la) != 0)
 		goto out;
-	sqlite3_bind_text(st, 1, p->rp_after, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, HUB_REENCRYPT_BATCH);
-	while (n < HUB_REENCRYPT_BATCH && sqlite3_step(st) == SQLITE_ROW) {
-		const char *c[5];
-		if (db_cols(st, c, 5) != 0)
+	while (n < HUB_REENCRYPT_BATCH && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *la = db_col(st, 0);
+		if (la == NULL || reenc_older(db, p, la, sqlite3_column_int64(st, 1), r, &n) != 0)
 			goto out;
-		snprintf(r[n].id, sizeof r[n].id, "%s", c[0]);
-		snprintf(r[n].la, sizeof r[n].la, "%s", c[1]);
-		snprintf(r[n].enc, sizeof r[n].enc, "%s", c[2]);
-		snprintf(r[n].at, sizeof r[n].at, "%s", c[3]);
-		snprintf(r[n].kind, sizeof r[n].kind, "%s", c[4]);
-		n++;
 	}
+	if (n < HUB_REENCRYPT_BATCH && step != SQLITE_DONE)
+		goto out;
 	sqlite3_finalize(st);
 	st = NULL;
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
@@ -716,9 +770,11 @@ static int reencrypt_batch(sqlite3 *db, hlc *clk, reenc_pass *p, int *end, int *
 	}
 	/* Past rows this hub cannot read, so they do not stop the pass. */
 	if (n == HUB_REENCRYPT_BATCH) {
+		snprintf(p->rp_la, sizeof p->rp_la, "%s", r[n - 1].la);
 		snprintf(p->rp_after, sizeof p->rp_after, "%s", r[n - 1].id);
+		p->rp_epoch = r[n - 1].epoch;
 	} else {
-		p->rp_after[0] = '\0';
+		p->rp_la[0] = '\0';
 		*end = 1;
 		*again = reopened != p->rp_gen;
 	}
@@ -747,7 +803,7 @@ int hub_keys_reencrypt(sqlite3 *db, hlc *clk, int always)
 
 int hub_keys_reencrypt_all(sqlite3 *db, hlc *clk)
 {
-	reenc_pass p = {.rp_after = ""};
+	reenc_pass p = {.rp_la = ""};
 	int n, end, again, total = 0, passes = 0;
 	int64_t delay = fault_reencrypt_delay_ms();
 

@@ -145,6 +145,14 @@ static const db_migration hub_migrations[] = {
      " node_id TEXT PRIMARY KEY NOT NULL,"
      " cursor INTEGER NOT NULL,"
      " imported_ms INTEGER NOT NULL) WITHOUT ROWID;"},
+    /* 11: the participants of a Local Area by the SSN key epoch their
+     * ssn_enc is under (HUB_SSN_EPOCH_SQL), hub only: the re-encryption
+     * pass after a rotation (hub_keys.c reencrypt_batch) reads the older
+     * ones of the Local Areas to do and nothing else; it read every
+     * participant of every Local Area, in id order, to find them.  IF NOT
+     * EXISTS, as 9. */
+    {"CREATE INDEX IF NOT EXISTS participants_ssn_epoch ON participants(local_area_id, "
+     HUB_SSN_EPOCH_SQL ", id) WHERE ssn_enc IS NOT NULL;"},
 };
 
 uint64_t hub_now_ms(void) { return clock_ms(); }

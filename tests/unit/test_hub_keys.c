@@ -540,6 +540,112 @@ static void test_reencrypt_all_older_only(void **state)
 	free(dir);
 }
 
+/* What the statements that name participants cost, summed as each ends
+ * (sqlite3_trace_v2's SQLITE_TRACE_PROFILE: the statement is still there):
+ * steps of full table scans, and virtual machine steps. */
+struct stmt_cost {
+	int64_t fullscan, vm;
+};
+
+static int add_stmt_cost(unsigned kind, void *arg, void *p, void *x)
+{
+	struct stmt_cost *c = arg;
+	const char *sql = sqlite3_sql(p);
+
+	(void)kind;
+	(void)x;
+	if (sql != NULL && strstr(sql, "participants") != NULL) {
+		c->fullscan += sqlite3_stmt_status(p, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
+		c->vm += sqlite3_stmt_status(p, SQLITE_STMTSTATUS_VM_STEP, 1);
+	}
+	return 0;
+}
+
+/* n participants of Local Area la, ids with prefix pfx, whose ssn_enc is
+ * enc_prefix and hex the hub cannot read: their rows only, in one go. */
+static void put_many(sqlite3 *db, int n, const char *la, const char *pfx, const char *enc_prefix)
+{
+	assert_int_equal(db_run(db, "WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM i"
+				    " WHERE x + 1 < ?1) INSERT INTO participants(id, local_area_id,"
+				    " office_id, first_name, last_name, birth_date, ssn_kind, ssn_enc,"
+				    " ssn_hmac, ssn_last4, registered_date, registered_at, updated_hlc)"
+				    " SELECT printf('%s%08d', ?3, x), ?2, 'demo-office', 'Ana', 'Reyes',"
+				    " '1977-05-25', 'real', ?4 || printf('%074d', x), printf('%064d', x),"
+				    " '6789', '2026-01-15', 1, '000000000010.0000.nodeA' FROM i",
+				"ittt", n, la, pfx, enc_prefix),
+			 0);
+}
+
+/* The re-encryption pass looked for the SSNs under an older key with one
+ * query over every participant in id order (the Local Areas to do joined
+ * to each row): each pass read every participant of every Local Area -
+ * those of Local Areas marked done, and those already under the newest
+ * key - on the event loop, to write a few.  It now reads, Local Area by
+ * Local Area (those to do), the older ones alone, through the hub's index
+ * participants_ssn_epoch: no full scan, and steps in proportion to the
+ * rows it writes, not to the table.  Two Local Areas of 10,000 each (the
+ * other one not rotated, demo-la's under its newest key) and 181 readable
+ * SSNs of demo-la under two older epochs, in two batches: the pass writes
+ * the 181, in order, across the two epochs and the batches. */
+static void test_reencrypt_reads_older_only(void **state)
+{
+	char *dir, enc[CASE_SSN_ENC_MAX + 1], mac[65], id[64], ssn[24];
+	sqlite3 *db = rotated_with_pk1(&dir, enc, mac);
+	unsigned char k[CASE_KEY_LEN];
+	struct stmt_cost c = {0, 0};
+	hlc clk;
+	int i, written;
+
+	(void)state;
+	hlc_init(&clk, HUB_NODE_ID, NULL, NULL);
+	/* PK1 and 120 more under epoch 1, then (a second rotation) 60 under
+	 * epoch 2: readable, older than epoch 3. */
+	assert_int_equal(case_key_load_at(db, DEMO_LOCAL_AREA, 1, k), 0);
+	for (i = 0; i < 120; i++) {
+		snprintf(id, sizeof id, "0190b000-0000-7000-8000-00000000d%03x", i);
+		snprintf(ssn, sizeof ssn, "55566%04d", i);
+		assert_int_equal(case_ssn_protect(k, 1, id, ssn, enc, mac), 0);
+		put_ssn(db, id, enc, mac);
+	}
+	assert_int_equal(rotate_once(db), 3);
+	assert_int_equal(case_key_load_at(db, DEMO_LOCAL_AREA, 2, k), 0);
+	for (i = 0; i < 60; i++) {
+		snprintf(id, sizeof id, "0190b000-0000-7000-8000-00000000a%03x", i);
+		snprintf(ssn, sizeof ssn, "66677%04d", i);
+		assert_int_equal(case_ssn_protect(k, 2, id, ssn, enc, mac), 0);
+		put_ssn(db, id, enc, mac);
+	}
+	crypto_wipe(k, sizeof k);
+	/* The many: demo-la's under its newest key, other-la's (one key) under
+	 * its only one; ids before and after the older rows. */
+	put_many(db, 10000, DEMO_LOCAL_AREA, "0190b000-0000-7000-8000-0000", "e3:");
+	put_many(db, 10000, "other-la", "0190b000-0000-7000-8000-1", "");
+
+	assert_int_equal(sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, add_stmt_cost, &c), SQLITE_OK);
+	written = hub_keys_reencrypt_all(db, &clk);
+	sqlite3_trace_v2(db, 0, NULL, NULL);
+	assert_int_equal(written, 181);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM participants WHERE local_area_id='demo-la'"
+				    " AND ssn_enc NOT LIKE 'e3:%'", -1), 0);
+	assert_int_equal(db_int(db, "SELECT epoch FROM ssn_reencrypted WHERE local_area_id='demo-la'",
+				-1), 3);
+	assert_int_equal(db_text(db, "SELECT ssn_enc FROM participants WHERE id="
+				     "'0190b000-0000-7000-8000-00000000a03b'", NULL, enc, sizeof enc), 0);
+	assert_int_equal(case_ssn_reveal_db(db, DEMO_LOCAL_AREA, "0190b000-0000-7000-8000-00000000a03b",
+					    enc, ssn), 0);
+	assert_string_equal(ssn, "666770059");
+	print_message("re-encryption pass over 20,181 participants: %lld full-scan steps, %lld VM"
+		      " steps\n", (long long)c.fullscan, (long long)c.vm);
+	/* No participant read by a full scan, and far fewer steps than rows:
+	 * what the 181 writes themselves cost (each: its UPDATE, its change-log
+	 * row, its duplicate check), not the 20,000 others. */
+	assert_int_equal(c.fullscan, 0);
+	assert_true(c.vm < 181 * 400);
+	sqlite3_close(db);
+	tu_rmtree(dir);
+	free(dir);
+}
+
 /* The hub's duplicate check of a participant an office pushes compares
  * its SSN under every key the hub holds: the same person registered before
  * and after a rotation is flagged when the second row arrives, not only
@@ -704,4 +810,5 @@ static void test_retire_older_epochs(void **state)
 TU_MAIN(cmocka_unit_test(test_key_epochs), cmocka_unit_test(test_search_hashes_between_epochs),
 	cmocka_unit_test(test_review_between_epochs), cmocka_unit_test(test_reencrypt_marked),
 	cmocka_unit_test(test_reencrypt_reopened_mid_pass), cmocka_unit_test(test_duplicate_across_epochs),
-	cmocka_unit_test(test_retire_older_epochs), cmocka_unit_test(test_reencrypt_all_older_only))
+	cmocka_unit_test(test_retire_older_epochs), cmocka_unit_test(test_reencrypt_all_older_only),
+	cmocka_unit_test(test_reencrypt_reads_older_only))
