@@ -722,6 +722,27 @@ static int before_registration(sqlite3 *db, const char *pid, const char *date)
 			       (what));                                                 \
 	} while (0)
 
+static int flag_duplicates(sqlite3 *db, const char *participant_id, const char *hlc,
+			   int64_t now_ms, int every_key);
+
+/* 1 when the change under check sets a column the duplicate check of a
+ * participant reads (model_change_sets: without a probe, every one), or
+ * may: an office's edit always sets updated_hlc, so a check that sees it
+ * unset is not of one (the console's, outside a push, where the probe
+ * knows of no column) and counts as setting them all. */
+static int ssn_set(void)
+{
+	static const char *const cols[] = {"ssn_enc", "ssn_hmac", "ssn_kind", "exit_state",
+					   "local_area_id"};
+
+	if (!model_change_sets("updated_hlc"))
+		return 1;
+	for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
+		if (model_change_sets(cols[i]))
+			return 1;
+	return 0;
+}
+
 static int check_participant(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)
 {
 	const char *kind = js(row, "ssn_kind"), *state = js(row, "exit_state");
@@ -769,8 +790,9 @@ static int check_participant(sqlite3 *db, int op, const cJSON *row, char *reason
 		if (exits > 0)
 			REFUSE("participants: the case has exited; an exit cannot be reversed");
 	}
-	if (strcmp(kind, "real") == 0 && case_flag_duplicates(db, js(row, "id"), js(row, "updated_hlc"),
-							    (int64_t)time(NULL) * 1000) < 0)
+	if (strcmp(kind, "real") == 0 &&
+	    flag_duplicates(db, js(row, "id"), js(row, "updated_hlc"), (int64_t)time(NULL) * 1000,
+			    op == SQLITE_INSERT || ssn_set()) < 0)
 		CANNOT_CHECK("participants: duplicate check failed");
 	return 0;
 }
@@ -783,10 +805,11 @@ static int hash_append(void *arg, const char *mac)
 }
 
 /* An active participant's real SSN's hashes as a JSON array (sqlite3_free):
- * its stored hash, and when its Local Area has had more than one key, its
- * hash under each key held here (the SSN read with its own epoch's key).
- * NULL when it has none (*err 0) or on an error (*err 1). */
-static char *ssn_hashes(sqlite3 *db, const char *participant_id, int *err)
+ * its stored hash, and when every_key is set and its Local Area has had
+ * more than one key, its hash under each key held here (the SSN read with
+ * its own epoch's key).  NULL when it has none (*err 0) or on an error
+ * (*err 1). */
+static char *ssn_hashes(sqlite3 *db, const char *participant_id, int every_key, int *err)
 {
 	sqlite3_stmt *st = NULL;
 	sqlite3_str *out;
@@ -807,7 +830,7 @@ static char *ssn_hashes(sqlite3 *db, const char *participant_id, int *err)
 	out = sqlite3_str_new(db);
 	rc = la == NULL || mac == NULL ? -1 : 0; /* (out of memory) */
 	sqlite3_str_appendf(out, "[\"%s\"", mac ? mac : "");
-	if (rc == 0 && enc && case_key_epoch(db, la) >= 2 &&
+	if (rc == 0 && every_key && enc && case_key_epoch(db, la) >= 2 &&
 	    case_ssn_reveal_db(db, la, participant_id, enc, digits) == 0)
 		rc = case_ssn_hmac_each(db, la, digits, hash_append, out);
 	sqlite3_str_appendall(out, "]");
@@ -821,7 +844,14 @@ static char *ssn_hashes(sqlite3 *db, const char *participant_id, int *err)
 	return sqlite3_str_finish(out);
 }
 
-int case_flag_duplicates(sqlite3 *db, const char *participant_id, const char *hlc, int64_t now_ms)
+/* case_flag_duplicates; every_key 0 compares the stored hash alone: the
+ * participant's SSN is as it was when it was compared under every key
+ * (its insert, the update that set it, the hub's re-encryption of it),
+ * and each participant stored since with the same SSN was compared with
+ * it then, from its side, under every key (so no decrypt for an update of
+ * a participant's other columns). */
+static int flag_duplicates(sqlite3 *db, const char *participant_id, const char *hlc,
+			   int64_t now_ms, int every_key)
 {
 	char *hashes;
 	int added, err;
@@ -833,7 +863,7 @@ int case_flag_duplicates(sqlite3 *db, const char *participant_id, const char *hl
 	 * pseudo-SSN is the birth date's, shared by design. */
 	if (participant_id == NULL)
 		return 0;
-	if ((hashes = ssn_hashes(db, participant_id, &err)) == NULL)
+	if ((hashes = ssn_hashes(db, participant_id, every_key, &err)) == NULL)
 		return err ? -1 : 0;
 	added = db_insert_each(
 		db,
@@ -854,6 +884,11 @@ int case_flag_duplicates(sqlite3 *db, const char *participant_id, const char *hl
 		log_info("possible duplicate participant %s: %d pair(s) flagged for review (same SSN)",
 			 participant_id, added);
 	return added;
+}
+
+int case_flag_duplicates(sqlite3 *db, const char *participant_id, const char *hlc, int64_t now_ms)
+{
+	return flag_duplicates(db, participant_id, hlc, now_ms, 1);
 }
 
 /* Code row: 1 found (title, restarts), 0 unknown, -1 error. */

@@ -239,7 +239,10 @@ int case_hub_prepare(sqlite3 *db, const char *node_id);
  * matches too) as participant_id's, in
  * participant_duplicate_flags (hub-owned, replicated to the Local Area):
  * two offices that registered one person while offline.  Called by the
- * validator.  The number of new flags, or -1.
+ * validator (which, for an update that sets none of the SSN's columns,
+ * ssn_kind, exit_state nor local_area_id, compares the stored hash alone:
+ * no SSN decrypted) and the hub's re-encryption pass.  The number of new
+ * flags, or -1.
  */
 int case_flag_duplicates(sqlite3 *db, const char *participant_id, const char *hlc,
 			 int64_t now_ms);

@@ -24,6 +24,7 @@
 #include "lib/db.h"
 #include "model/casework.h"
 #include "model/demo.h"
+#include "model/schema.h"
 #include "synctest.h"
 #include "testutil.h"
 
@@ -540,6 +541,94 @@ static void test_reencrypt_all_older_only(void **state)
 	free(dir);
 }
 
+/* sqlite3_trace_v2's callback: the statements that read case_keys (each
+ * SSN read or hashed under a key loads that key's row, case_key_load_at). */
+static int count_key_reads(unsigned kind, void *arg, void *p, void *x)
+{
+	(void)kind;
+	(void)p;
+	if (strstr((const char *)x, "case_keys") != NULL)
+		++*(int *)arg;
+	return 0;
+}
+
+/* The hub's check of every participant an office pushes, in a Local Area
+ * of more than one key, read its SSN (the key of its epoch unwrapped, the
+ * SSN decrypted) and hashed it under each key - the duplicate check across
+ * epochs - also for an update that left the SSN as it was (a phone, an
+ * assignment): a decrypt and a key unwrap per key for every such edit.
+ * Such an update now compares the stored hash alone (its SSN was compared
+ * under every key when it was set, and so was each participant with the
+ * same SSN since, from its side): no key read at all.  An update that sets
+ * the SSN still reads it under every key, and finds the same person
+ * registered before the rotation. */
+static void test_update_without_ssn_no_decrypt(void **state)
+{
+	static const sync_scope scope_a = {"nodeA", DEMO_OFFICE, DEMO_LOCAL_AREA};
+	char *dir, enc1[CASE_SSN_ENC_MAX + 1], mac1[65], enc[CASE_SSN_ENC_MAX + 1], mac[65];
+	sqlite3 *db = rotated_with_pk1(&dir, enc1, mac1), *node = st_open_db(0);
+	unsigned char k2[CASE_KEY_LEN];
+	char why[256] = "";
+	cJSON *row;
+	int reads = 0;
+
+	(void)state;
+	model_set_change_probe(sync_change_sets); /* as hub_migrate() sets it */
+	sync_set_validator(hub_codes_validate_row);
+	/* PK2, another SSN, registered under epoch 2 at nodeA. */
+	assert_int_equal(case_key_load_at(db, DEMO_LOCAL_AREA, 2, k2), 0);
+	assert_int_equal(case_ssn_protect(k2, 2, PK2, "123456780", enc, mac), 0);
+	st_node_write(node, "demo-staff", "000000000020.0000.nodeA",
+		      "INSERT INTO participants(id, local_area_id, office_id, first_name, last_name,"
+		      " birth_date, ssn_kind, ssn_enc, ssn_hmac, ssn_last4, registered_date, registered_at,"
+		      " registered_by, updated_hlc) VALUES(%Q, 'demo-la', 'demo-office', 'Bo', 'Lind',"
+		      " '1980-02-03', 'real', %Q, %Q, '6780', '2026-01-15', 1, 'demo-staff',"
+		      " '000000000020.0000.nodeA')",
+		      PK2, enc, mac);
+	assert_int_equal(st_push(db, node, &scope_a).applied, 1);
+	/* Its phone edited: no key read. */
+	st_node_write(node, "demo-staff", "000000000021.0000.nodeA",
+		      "UPDATE participants SET phone='555-0100', updated_hlc='000000000021.0000.nodeA'"
+		      " WHERE id=%Q", PK2);
+	assert_int_equal(sqlite3_trace_v2(db, SQLITE_TRACE_STMT, count_key_reads, &reads), SQLITE_OK);
+	assert_int_equal(st_push(db, node, &scope_a).applied, 1);
+	sqlite3_trace_v2(db, 0, NULL, NULL);
+	assert_int_equal(reads, 0);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM participants WHERE id='" PK2 "'"
+				    " AND phone='555-0100'", -1), 1);
+	/* The same row checked outside a push (the console's check of a
+	 * conflict's value, hub_console.c): the probe knows of no column
+	 * set, so it may be the SSN: read under every key. */
+	assert_non_null(row = db_row_json_by(db, "SELECT * FROM participants WHERE id=?1", PK2));
+	assert_int_equal(sqlite3_trace_v2(db, SQLITE_TRACE_STMT, count_key_reads, &reads), SQLITE_OK);
+	assert_int_equal(case_hub_validate_row(db, "participants", SQLITE_UPDATE, row, why, sizeof why),
+			 0);
+	sqlite3_trace_v2(db, 0, NULL, NULL);
+	cJSON_Delete(row);
+	assert_true(reads > 0);
+	/* Its SSN corrected to PK1's (123456789, under epoch 1 still): read
+	 * under every key, flagged. */
+	assert_int_equal(case_ssn_protect(k2, 2, PK2, "123456789", enc, mac), 0);
+	st_node_write(node, "demo-staff", "000000000022.0000.nodeA",
+		      "UPDATE participants SET ssn_enc=%Q, ssn_hmac=%Q, ssn_last4='6789',"
+		      " updated_hlc='000000000022.0000.nodeA' WHERE id=%Q", enc, mac, PK2);
+	reads = 0;
+	assert_int_equal(sqlite3_trace_v2(db, SQLITE_TRACE_STMT, count_key_reads, &reads), SQLITE_OK);
+	assert_int_equal(st_push(db, node, &scope_a).applied, 1);
+	sqlite3_trace_v2(db, 0, NULL, NULL);
+	assert_true(reads > 0);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM participant_duplicate_flags WHERE"
+				    " participant_id='" PK2 "' AND other_participant_id='" PK1 "'", -1),
+			 1);
+	sync_set_validator(NULL);
+	model_set_change_probe(NULL);
+	crypto_wipe(k2, sizeof k2);
+	sqlite3_close(node);
+	sqlite3_close(db);
+	tu_rmtree(dir);
+	free(dir);
+}
+
 /* What the statements that name participants cost, summed as each ends
  * (sqlite3_trace_v2's SQLITE_TRACE_PROFILE: the statement is still there):
  * steps of full table scans, and virtual machine steps. */
@@ -811,4 +900,5 @@ TU_MAIN(cmocka_unit_test(test_key_epochs), cmocka_unit_test(test_search_hashes_b
 	cmocka_unit_test(test_review_between_epochs), cmocka_unit_test(test_reencrypt_marked),
 	cmocka_unit_test(test_reencrypt_reopened_mid_pass), cmocka_unit_test(test_duplicate_across_epochs),
 	cmocka_unit_test(test_retire_older_epochs), cmocka_unit_test(test_reencrypt_all_older_only),
-	cmocka_unit_test(test_reencrypt_reads_older_only))
+	cmocka_unit_test(test_reencrypt_reads_older_only),
+	cmocka_unit_test(test_update_without_ssn_no_decrypt))
