@@ -442,6 +442,9 @@ class Cluster:
     def model(self):
         """Expected hub rows (the columns the writes touched) and conflicts."""
         rows, clocks, rhlc, conflicts = {}, {}, {}, []
+        # the edits held whole because they crossed a record's final state:
+        # (table, row, the edit's stamp), for the winners' check
+        self.held_records = set()
         for w in self.arrivals():
             key = (w.table, w.row)
             if w.op == "INSERT":
@@ -484,6 +487,7 @@ class Cluster:
                     and cur.get(final[0], w.old.get(final[0])) in final[1]
                     and any(c not in ("updated_hlc", sd, sd and sd + "_seen") for c in w.cols)):
                 hold, soft = True, None
+                self.held_records.add((w.table, w.row, rh))
             for col, remote in w.cols.items():
                 if soft == "keep" and col in (sd, sd + "_seen"):
                     continue
@@ -622,6 +626,8 @@ class Cluster:
             want = "remote" if (c["remote_hlc"] or "") > (c["local_hlc"] or "") else "local"
             if final_kept(c) or (c["tbl"], c["row_id"], c["remote_hlc"]) in held:
                 want = "local"  # a final value is never left, nor what moves with it
+            if (c["tbl"], c["row_id"], c["remote_hlc"]) in self.held_records:
+                want = "local"  # nor a record once final, by an edit that crossed it
             if c["winner"] != want:
                 probs.append("winner: conflict on %s.%s of %s: %s won with hlc local %s remote %s"
                              % (c["tbl"], c["column_name"], c["row_id"], c["winner"],
