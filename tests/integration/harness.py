@@ -92,6 +92,14 @@ def office_day(node, span=60):
         time.sleep(left + 1)
 
 
+def day_after(day, n):
+    """The date n days after `day` (YYYY-MM-DD; before it when n < 0): for
+    dates counted from a daemon's day (office_day), not the machine's."""
+    t = time.strptime(day, "%Y-%m-%d")
+    return time.strftime("%Y-%m-%d", time.localtime(
+        time.mktime((t.tm_year, t.tm_mon, t.tm_mday + n, 12, 0, 0, 0, 0, -1))))
+
+
 def plant_secret(value):
     """Remember a secret value; tests/run.sh fails if it appears in any log."""
     if not value or len(value) < 6:

@@ -437,8 +437,9 @@ class AccountStatesTest(unittest.TestCase):
         # t-view's documents are a year old: due about today (a year after
         # the earlier date), suspended 30 days after that.
         rid = self.request({"kind": "recertify", "staff_id": VIEW, "requestor_name": "Pat Manager",
-                            "ispa_date": day(-366), "confidentiality_type": "E-1",
-                            "confidentiality_date": day(-365), "business_need": "intake"},
+                            "ispa_date": harness.day_after(today, -366), "confidentiality_type": "E-1",
+                            "confidentiality_date": harness.day_after(today, -365),
+                            "business_need": "intake"},
                            files=E1_FILES)
         r = self.admin("/api/v1/admin/staff/%s/recertify" % VIEW, {"request_id": rid})
         self.assertEqual(r.status, 200, r)

@@ -583,7 +583,7 @@ class SetupTest(Base):
         self.assertEqual(codes["E99"]["status"], "active")
         self.assertEqual(codes["E74"]["retired_on"], "")
         # A later version waits for its date.
-        tomorrow = time.strftime("%Y-%m-%d", time.localtime(time.time() + 86400 * 2))
+        tomorrow = harness.day_after(today, 2)
         r = self.ops.post("/api/v1/admin/code-lists/employer",
                           dict(body, version="2027-02", effective_date=tomorrow))
         self.assertEqual(r.status, 201, r)
@@ -716,16 +716,16 @@ class SetupTest(Base):
         finally:
             db.close()
 
-        def service(code, created_ms):
+        def service(code, days_ago):   # started days_ago before the hub's day
             v = {"id": str(uuid.uuid4()), "employer_id": emp, "code": code,
-                 "start_date": time.strftime("%Y-%m-%d", time.localtime(created_ms / 1000)),
-                 "office_id": office, "voided": 0, "created_at": created_ms}
+                 "start_date": harness.day_after(today, -days_ago),
+                 "office_id": office, "voided": 0, "created_at": now - days_ago * 86400 * 1000}
             return v["id"], changeset_insert("employer_services", [1] + [0] * (len(cols) - 1),
                                              [v.get(c) for c in cols])
         now = int(time.time() * 1000)
-        id1, cs1 = service("E03", now)
-        id2, cs2 = service("E03", now - 3 * 86400 * 1000)
-        id3, cs3 = service("E74", now - 3 * 86400 * 1000)
+        id1, cs1 = service("E03", 0)
+        id2, cs2 = service("E03", 3)
+        id3, cs3 = service("E74", 3)
         r = n.push(build_frame([(1, "0190a0000000.0000." + n.node_id, "", cs1),
                                 (2, "0190a0000001.0000." + n.node_id, "", cs2),
                                 (3, "0190a0000002.0000." + n.node_id, "", cs3)], schema))
@@ -740,11 +740,11 @@ class SetupTest(Base):
                                             (sid,)).fetchone()[0], "E03")
             # as if the version had taken effect yesterday: today's refused
             db.execute("UPDATE code_retirements SET effective_date=? WHERE id='employer:E03'",
-                       (time.strftime("%Y-%m-%d", time.localtime(time.time() - 86400)),))
+                       (harness.day_after(today, -1),))
             db.commit()
         finally:
             db.close()
-        id4, cs4 = service("E03", now)
+        id4, cs4 = service("E03", 0)
         r = n.push(build_frame([(4, "0190a0000003.0000." + n.node_id, "", cs4)], schema))
         self.assertEqual(r.status, 200, r.body)
         q = {x["seq"]: x["reason"] for x in r.json()["quarantined"]}
@@ -1169,6 +1169,9 @@ class StoredVersionTest(unittest.TestCase):
     def test_version_taken_earlier_applies(self):
         hub = Daemon("hub").start()
         try:
+            # the hub's day (its clock, not the machine's, says whether a
+            # version dated on it is due when it starts again)
+            today = harness.office_day(hub, span=30)
             hub.stop()
             lines = open(os.path.join(harness.TOP, "seed", "followup_codes.csv"),
                          encoding="utf-8").read().splitlines()
@@ -1179,7 +1182,7 @@ class StoredVersionTest(unittest.TestCase):
             harness.db_write(hub, "INSERT INTO code_list_versions(id, list, version, effective_date,"
                                   " loaded_at, loaded_by, rows, csv) VALUES(?,?,?,?,?,?,?,?)",
                              str(uuid.uuid4()), "followup", "taken-earlier",
-                             time.strftime("%Y-%m-%d"), int(time.time() * 1000), "operations",
+                             today, int(time.time() * 1000), "operations",
                              len(lines) - 1, "\n".join(lines) + "\n")
             hub.start()
             self.assertIsNotNone(harness.db_value(
@@ -1199,7 +1202,7 @@ class StoredVersionTest(unittest.TestCase):
             harness.db_write(hub, "INSERT INTO code_list_versions(id, list, version, effective_date,"
                                   " loaded_at, loaded_by, rows, csv) VALUES(?,?,?,?,?,?,?,?)",
                              str(uuid.uuid4()), "employer", "taken-earlier",
-                             time.strftime("%Y-%m-%d"), int(time.time() * 1000), "operations",
+                             today, int(time.time() * 1000), "operations",
                              len(lines) - 1, "\n".join(lines) + "\n")
             hub.start()
             self.assertIsNotNone(harness.db_value(
