@@ -1642,7 +1642,10 @@ class TrustTest(Base):
         reasons, real = self.real_visit("Reason Visitor")
         self.assertGreaterEqual(len(reasons), 2, reasons)
         now = int(time.time() * 1000)
-        today = time.strftime("%Y-%m-%d")
+        # the real visit's own day, the office's when it was checked in (the
+        # rewrite below names it as the old value): not the machine's date
+        # taken after, which the office's midnight may have turned since
+        today = count(self.hub, "SELECT visit_date FROM checkins WHERE id=?", real)
         victim, far = "gv-" + secrets.token_hex(4), "far-" + secrets.token_hex(3)
         with opened(self.hub) as d:
             d.execute("INSERT INTO checkins(id, office_id, local_area_id, visitor_name, arrived_at,"
