@@ -4,7 +4,7 @@
 // conflicts side by side and resolved by an edit that reaches the office,
 // quarantined entries reviewed and marked handled; axe-core (WCAG 2.1 AA)
 // clean on every console page and dialog.
-import { startHub, startNode, enrollNode, launch, assertAccessible, assert, plantSecret, BIN, OUT, until, pdfFile, designateMis, fillRequestor, dayFromNow, isoDay, officeDay } from './lib.mjs';
+import { startHub, startNode, enrollNode, launch, assertAccessible, assert, plantSecret, BIN, OUT, until, pdfFile, designateMis, fillRequestor, dayFromNow, dayAfter, isoDay, officeDay } from './lib.mjs';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -331,15 +331,16 @@ export const tests = [
     } finally { await ctx2.close(); }
 
     // Annual recertification with updated dates (computed once: the day
-    // may turn between the form and the check).
-    const ispa = daysAgo(3);
+    // may turn between the form and the check), before the hub's day: it
+    // refuses one past its own today, by its clock, not the machine's.
+    const today = await officeDay(hub), ispa = dayAfter(today, -3);
     await page.goto(hub.url + '/account.html?id=' + jordan.id);
     await page.click('#act-recertify');
     await page.waitForSelector('#req-form:not([hidden])');
     await assertAccessible(page, 'recertification request form');
     await page.fill('#requestor_name', 'Pat Manager');
     await page.fill('#ispa_date', ispa);
-    await page.fill('#confidentiality_date', daysAgo(2));
+    await page.fill('#confidentiality_date', dayAfter(today, -2));
     await page.fill('#business_need', 'Continues as intake staff');
     for (const f of ['request_form', 'ispa_certificate', 'confidentiality_statement']) await page.setInputFiles('#file-' + f, pdf('recert-' + f));
     await page.click('#req-save');
@@ -349,7 +350,7 @@ export const tests = [
     await page.click('#carry-out');
     await page.waitForFunction(() => document.getElementById('act-text').textContent.includes('recertification was recorded'));
     const rec = (await hub.api('/api/v1/admin/staff/' + jordan.id)).json;
-    assert(rec.ispa_date === ispa && rec.recertification_due_on > daysAgo(0), 'recertified: ' + JSON.stringify([rec.ispa_date, rec.recertification_due_on]));
+    assert(rec.ispa_date === ispa && rec.recertification_due_on > today, 'recertified: ' + JSON.stringify([rec.ispa_date, rec.recertification_due_on]));
     // The account page lists the three requests and their history.
     await page.goto(hub.url + '/account.html?id=' + jordan.id);
     await page.locator('#history tbody tr').first().waitFor();
@@ -553,8 +554,10 @@ export const tests = [
     const back = (await hub.api('/api/v1/admin/staff/' + sam.id)).json;
     assert(!back.suspended && back.username === 'srivera', 'reactivated, same user name');
 
-    // A deactivation scheduled for the separation date, from its approved request.
-    const sep = dayFromNow(5);
+    // A deactivation scheduled for the separation date, from its approved
+    // request: days after the hub's day (it judges "future" by its clock,
+    // not the machine's), as the training date below is days before it.
+    const today = await officeDay(hub), sep = dayAfter(today, 5);
     await page.click('#act-deactivate');
     await page.waitForSelector('#req-form:not([hidden])');
     await page.fill('#requestor_name', 'Pat Manager');
@@ -584,7 +587,7 @@ export const tests = [
     assert((await page.textContent('#role-attachment_id-err')).includes('Attachment 1'), 'the form is asked for too');
     assert(!(await hub.api('/api/v1/admin/staff/' + pat.id)).json.roles.length, 'no role without them');
     await page.setInputFiles('#role-attachment_id', pdf('attachment-1-pat'));
-    const trained = daysAgo(2);
+    const trained = dayAfter(today, -2);
     await page.fill('#role-admin_training_date', trained);
     await page.click('#roles-save');
     await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('Roles saved'));

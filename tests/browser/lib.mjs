@@ -33,6 +33,9 @@ export function isoDay(ms) {
   return `${p.year}-${p.month}-${p.day}`;
 }
 export const dayFromNow = n => isoDay(Date.now() + n * 86400000);
+// The day n days after `day` (YYYY-MM-DD; before it when n < 0): for dates
+// counted from a daemon's day (officeDay below), not the machine's.
+export const dayAfter = (day, n) => isoDay(Date.parse(day + 'T12:00:00Z') + n * 86400000);
 
 // The office's day, YYYY-MM-DD, as `node` keeps it (asked of it: GET
 // /api/v1/case/meta, its "today" and the time it took it from), at least
