@@ -359,7 +359,9 @@ int hub_keys_reencrypt(sqlite3 *db, hlc *clk, int always);
  * hub_keys_reencrypt's: the serving hub runs it in a work thread on
  * hb_wdb under hb_wlock.  How many were written, or -1. */
 int hub_keys_reencrypt_all(sqlite3 *db, hlc *clk);
-/* Inside the hub's row validator: a participant an office writes with its
+/* Inside the hub's row validator, and the console's resolution of a
+ * conflict (an office's value kept, outside a push: the row's SSN counts
+ * as set): a participant an office writes with its
  * SSN under an older key than its Local Area's newest (a PC offline across
  * a rotation) reopens the Local Area's re-encryption pass, marked done
  * (ssn_reencrypted): that row is written again too; one under a retired

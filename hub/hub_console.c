@@ -377,7 +377,8 @@ typedef struct kept_col {
 /* Write each kept value into its column of row id with a fresh HLC, after
  * the domain check of the edited row as a whole (an office's edit of
  * several fields that only hold together, a ZIP and its zip5, is checked
- * as the office made it).  0; 1 with why set (the edit is refused); -1 on
+ * as the office made it), and the SSN key check of a push
+ * (hub_keys_note_row).  0; 1 with why set (the edit is refused); -1 on
  * a database error.  Runs inside the caller's transaction. */
 static int conflict_edit(hub *h, const char *tbl, const char *id, const kept_col *kc, int n,
 			 const char *hlc_now, char *why, size_t wn)
@@ -410,7 +411,12 @@ static int conflict_edit(hub *h, const char *tbl, const char *id, const kept_col
 		cJSON_ReplaceItemInObject(row, kc[k].kc_col, v);
 	}
 	why[0] = '\0';
-	if ((rc = model_hub_validate_row(db, tbl, SQLITE_UPDATE, row, why, wn)) != 0) {
+	/* ... and a participant's SSN under an older key noted, as a push's
+	 * (its Local Area's re-encryption reopened), or refused under a
+	 * retired one: stored, no one could read it. */
+	if ((rc = model_hub_validate_row(db, tbl, SQLITE_UPDATE, row, why, wn)) == 0)
+		rc = hub_keys_note_row(db, tbl, SQLITE_UPDATE, row, why, wn);
+	if (rc != 0) {
 		cJSON_Delete(row);
 		if (rc == MODEL_CHECK_AGAIN)
 			return -1; /* not the edit's fault: a 500 */

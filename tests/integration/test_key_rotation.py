@@ -343,6 +343,67 @@ class KeyRotationTest(unittest.TestCase):
         self.assertEqual(revealed(a, p_new), NEW_SSN)
         self.assertEqual(count(hub, "SELECT count(*) FROM quarantine"), 0)
 
+    def test_console_keeps_office_ssn_under_older_key(self):
+        """The hub console's resolution of a conflict on a participant's
+        ssn_enc, keeping the office's value written under an older key (a PC
+        offline across the rotation), wrote it with the domain rules alone:
+        the Local Area stayed marked done (ssn_reencrypted), so the SSN stayed
+        under the older key and a retirement then deleted that key - the SSN
+        lost.  Now it is written again under the newest key before the
+        retirement, and still reads; an office's value under a key already
+        retired is refused (422, saying so), the row as it was."""
+        hub = self.o.hub()
+        a = self.o.node(hub, "demo-office")
+        wait_for(lambda: la_key_at(a), timeout=60, what="the Local Area key")
+        p = register(a, "Ada", OLD_SSN)
+        wait_for(lambda: ssn_enc(hub, p), timeout=90, what="the participant at the hub")
+        old = ssn_enc(hub, p)
+        self.assertFalse(old.startswith("e2:"), old)
+        a.stop()
+        r = self.admin(hub, "POST", "/api/v1/admin/local-areas/demo-la/ssn-key/rotate")
+        self.assertEqual(r.status, 200, r.body)
+        # The retirement writes the stored SSNs again first (the Local Area
+        # then marked done), then stops at the office not pulled since.
+        retire = "/api/v1/admin/local-areas/demo-la/ssn-key/retire"
+        r = self.admin(hub, "POST", retire)
+        self.assertEqual((r.status, r.json().get("field")), (409, "force"), r.body)
+        now = ssn_enc(hub, p)
+        self.assertTrue(now.startswith("e2:"), now)
+        self.assertEqual(count(hub, "SELECT epoch FROM ssn_reencrypted WHERE"
+                               " local_area_id='demo-la'"), 2)
+
+        def conflict(cid, office):
+            harness.db_write(hub, "INSERT INTO conflicts(id, tbl, row_id, column_name, base_value,"
+                             " local_value, remote_value, winner, node_id, created_at, updated_hlc)"
+                             " VALUES(?, 'participants', ?, 'ssn_enc', ?, ?, ?, 'local', ?, ?, '')",
+                             cid, p, json.dumps(old), json.dumps(now), json.dumps(office),
+                             a.node_id, int(time.time() * 1000))
+
+        # The operator keeps the office's value, under epoch 1.
+        conflict("c-ssn1", old)
+        r = self.admin(hub, "POST", "/api/v1/conflicts/c-ssn1/resolve", {"keep": "office"})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(ssn_enc(hub, p), old)
+        # Retired past the office: the SSN is written again first, and reads.
+        r = self.admin(hub, "POST", retire, {"force": True})
+        self.assertEqual((r.status, r.json().get("retired")), (200, 1), r.body)
+        self.assertEqual([x[0] for x in key_rows(hub)], ["demo-la:e2"])
+        with open(os.path.join(hub.data, "master.key")) as f:
+            master = bytes.fromhex(f.read().strip())
+        w2 = hmac.new(master, b"outpost-la-key\ndemo-la\n2", hashlib.sha256).digest()
+        self.assertTrue(ssn_enc(hub, p).startswith("e2:"), ssn_enc(hub, p))
+        self.assertEqual(read_with(w2, key_rows(hub), p, ssn_enc(hub, p)), OLD_SSN)
+
+        # Epoch 1 is retired now: its value is refused, not stored unreadable.
+        now = ssn_enc(hub, p)
+        conflict("c-ssn2", old)
+        r = self.admin(hub, "POST", "/api/v1/conflicts/c-ssn2/resolve", {"keep": "office"})
+        self.assertEqual((r.status, r.json().get("field")), (422, "keep"), r.body)
+        self.assertIn("epoch 1, which the hub has retired", r.json()["error"])
+        self.assertEqual(ssn_enc(hub, p), now)
+        self.assertEqual(count(hub, "SELECT count(*) FROM conflicts WHERE id='c-ssn2' AND"
+                               " resolved_at IS NULL"), 1)
+
     def test_retire_serves_others_meanwhile(self):
         """The retire route writes the stored SSNs again first: a scan of
         the participants of the Local Areas not yet done, which decrypts and

@@ -896,9 +896,55 @@ static void test_retire_older_epochs(void **state)
 	free(dir);
 }
 
+/* The key check of a participant's SSN outside a push (the hub console's
+ * resolution of a conflict, hub_console.c conflict_edit: no change under
+ * apply, so the probe knows of no column set) returned at once, as for an
+ * edit that does not set the SSN: an office's value under an older key
+ * kept there did not reopen the Local Area marked done, and one under a
+ * retired key was taken.  It now counts as setting the SSN: the first
+ * reopens, the second is refused, saying why. */
+static void test_note_row_outside_push(void **state)
+{
+	char *dir, enc1[CASE_SSN_ENC_MAX + 1], mac1[65], why[512] = "", msg[1024];
+	sqlite3 *db = rotated_with_pk1(&dir, enc1, mac1);
+	cJSON *row;
+	hlc clk;
+	int n;
+
+	(void)state;
+	hlc_init(&clk, HUB_NODE_ID, NULL, NULL);
+	assert_int_equal(hub_keys_reencrypt(db, &clk, 1), 1);
+	assert_int_equal(hub_keys_reencrypt(db, &clk, 1), 0);
+	assert_int_equal(db_int(db, "SELECT epoch FROM ssn_reencrypted WHERE local_area_id='demo-la'",
+				-1), 2);
+	/* PK1's row with the office's value under epoch 1, as the console
+	 * checks it. */
+	assert_non_null(row = db_row_json_by(db, "SELECT * FROM participants WHERE id=?1", PK1));
+	cJSON_ReplaceItemInObject(row, "ssn_enc", cJSON_CreateString(enc1));
+	assert_int_equal(
+	    hub_keys_note_row(db, "participants", SQLITE_UPDATE, row, why, sizeof why), 0);
+	assert_int_equal(db_int(db, "SELECT epoch FROM ssn_reencrypted WHERE local_area_id='demo-la'",
+				-1), 0);
+	/* Epoch 1 retired: refused. */
+	assert_int_equal(hub_keys_reencrypt(db, &clk, 1), 0);
+	assert_int_equal(hub_keys_reencrypt(db, &clk, 1), 0);
+	assert_int_equal(db_int(db, "SELECT epoch FROM ssn_reencrypted WHERE local_area_id='demo-la'",
+				-1), 2);
+	assert_int_equal(retire(db, 1, &n, msg, sizeof msg), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(
+	    hub_keys_note_row(db, "participants", SQLITE_UPDATE, row, why, sizeof why), -1);
+	assert_non_null(strstr(why, "epoch 1, which the hub has retired"));
+	cJSON_Delete(row);
+	sqlite3_close(db);
+	tu_rmtree(dir);
+	free(dir);
+}
+
 TU_MAIN(cmocka_unit_test(test_key_epochs), cmocka_unit_test(test_search_hashes_between_epochs),
 	cmocka_unit_test(test_review_between_epochs), cmocka_unit_test(test_reencrypt_marked),
 	cmocka_unit_test(test_reencrypt_reopened_mid_pass), cmocka_unit_test(test_duplicate_across_epochs),
 	cmocka_unit_test(test_retire_older_epochs), cmocka_unit_test(test_reencrypt_all_older_only),
 	cmocka_unit_test(test_reencrypt_reads_older_only),
-	cmocka_unit_test(test_update_without_ssn_no_decrypt))
+	cmocka_unit_test(test_update_without_ssn_no_decrypt),
+	cmocka_unit_test(test_note_row_outside_push))
