@@ -520,13 +520,10 @@ int hub_keys_note_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, ch
 	const char *la = json_str(row, "local_area_id"), *enc = json_str(row, "ssn_enc");
 	int e, at, gone = 0;
 
-	/* An office's edit always sets updated_hlc: a check that sees it unset
-	 * is outside a push (the console's resolution of a conflict, where the
-	 * probe knows of no column), and counts as setting them all, as the
-	 * duplicate check's (model/casework.c, ssn_set). */
+	/* (outside a push, the console's resolution of a conflict, both count
+	 * as set: model_change_may_set) */
 	if (tbl == NULL || strcmp(tbl, "participants") != 0 || op == SQLITE_DELETE || la == NULL ||
-	    enc == NULL || (sync_change_sets("updated_hlc") && !sync_change_sets("ssn_enc") &&
-			    !sync_change_sets("local_area_id")))
+	    enc == NULL || (!model_change_may_set("ssn_enc") && !model_change_may_set("local_area_id")))
 		return 0;
 	/* Written by an office that did not have the newest key yet. */
 	at = case_ssn_epoch(enc);

@@ -725,20 +725,15 @@ static int before_registration(sqlite3 *db, const char *pid, const char *date)
 static int flag_duplicates(sqlite3 *db, const char *participant_id, const char *hlc,
 			   int64_t now_ms, int every_key);
 
-/* 1 when the change under check sets a column the duplicate check of a
- * participant reads (model_change_sets: without a probe, every one), or
- * may: an office's edit always sets updated_hlc, so a check that sees it
- * unset is not of one (the console's, outside a push, where the probe
- * knows of no column) and counts as setting them all. */
+/* 1 when the change under check may set a column the duplicate check of
+ * a participant reads (model_change_may_set: outside a push, every one). */
 static int ssn_set(void)
 {
 	static const char *const cols[] = {"ssn_enc", "ssn_hmac", "ssn_kind", "exit_state",
 					   "local_area_id"};
 
-	if (!model_change_sets("updated_hlc"))
-		return 1;
 	for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
-		if (model_change_sets(cols[i]))
+		if (model_change_may_set(cols[i]))
 			return 1;
 	return 0;
 }

@@ -38,6 +38,11 @@ int model_change_sets(const char *col)
 	return change_probe == NULL || change_probe(col);
 }
 
+int model_change_may_set(const char *col)
+{
+	return !model_change_sets("updated_hlc") || model_change_sets(col);
+}
+
 static const char *(*was_probe)(const char *col);
 
 void model_set_was_probe(const char *(*was)(const char *col))

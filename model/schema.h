@@ -105,6 +105,13 @@ typedef struct schema_module {
 void model_set_change_probe(int (*sets)(const char *col));
 int model_change_sets(const char *col);
 /*
+ * The same for a rule that must run whenever col may have changed: also 1
+ * when the check is not of an office's change (an office's edit always sets
+ * updated_hlc; a check that sees it unset is outside a push, e.g. the
+ * console's resolution of a conflict, where the probe knows of no column).
+ */
+int model_change_may_set(const char *col);
+/*
  * Inside a hub row validator on an UPDATE: column col of the row as the hub
  * held it before the change merged into it, as text (the row validated is
  * the merged one); NULL when that value is NULL or not known (no probe: the
