@@ -702,8 +702,10 @@ out:
 	call_free(&a);
 }
 
-void route_resume_write(const route_table *t, const route_def *d, http_req *req,
-			const void *user, const char *actor, route_fn fn, void *arg)
+/* A new call on row d for req, as the caller it resumes (user, actor,
+ * arg): fn run as a write or as a read. */
+static void resume(const route_table *t, const route_def *d, http_req *req, const void *user,
+		   const char *actor, route_fn fn, void *arg, int write)
 {
 	route_call a;
 
@@ -711,19 +713,21 @@ void route_resume_write(const route_table *t, const route_def *d, http_req *req,
 	a.rc_user = user;
 	a.rc_actor = actor;
 	a.rc_arg = arg;
-	run_write(&a, t->rt_ops, fn);
+	if (write)
+		run_write(&a, t->rt_ops, fn);
+	else
+		run_read(&a, fn);
 	call_free(&a);
+}
+
+void route_resume_write(const route_table *t, const route_def *d, http_req *req,
+			const void *user, const char *actor, route_fn fn, void *arg)
+{
+	resume(t, d, req, user, actor, fn, arg, 1);
 }
 
 void route_resume_read(const route_table *t, const route_def *d, http_req *req,
 		       const void *user, const char *actor, route_fn fn, void *arg)
 {
-	route_call a;
-
-	call_init(&a, t, d, req);
-	a.rc_user = user;
-	a.rc_actor = actor;
-	a.rc_arg = arg;
-	run_read(&a, fn);
-	call_free(&a);
+	resume(t, d, req, user, actor, fn, arg, 0);
 }

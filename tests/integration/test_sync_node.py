@@ -130,6 +130,18 @@ def count(daemon, sql, *args):
         db.close()
 
 
+def rogue_last(node, office_id):
+    """An entry the hub holds in quarantine (a row of offices, a table the
+    hub alone writes) put last in node's outbox (node stopped)."""
+    rogue = test_hub.changeset_insert(
+        "offices", [1, 0, 0, 0, 0, 0, 0, 0],
+        [office_id, "demo-la", "Rogue office", None, "America/Los_Angeles", 1, 1,
+         "0190a0000000.0000.x"])
+    harness.db_write(node, "INSERT INTO outbox(hlc, actor, created_at, schema_version, nbytes,"
+                           " changeset) SELECT hlc, actor, created_at, schema_version, ?, ?"
+                           " FROM outbox ORDER BY seq DESC LIMIT 1", len(rogue), rogue)
+
+
 def pending_by_cli(node):
     """What `outpost-sync status --json` says waits for the hub (the figure
     the push then reports: check-ins and the sign-in audit events)."""
@@ -1329,15 +1341,8 @@ class SyncNodeTest(OfficeTest):
         saved = self.cut_off(a)
         vids = [checkin(a, "Backlog %d" % i) for i in range(4)]
         a.stop()
-        # ... and an entry the hub will hold in quarantine (a row of a
-        # table the hub alone writes), last in the outbox.
-        rogue = test_hub.changeset_insert(
-            "offices", [1, 0, 0, 0, 0, 0, 0, 0],
-            ["office-by-stick", "demo-la", "Rogue office", None, "America/Los_Angeles", 1, 1,
-             "0190a0000000.0000.x"])
-        harness.db_write(a, "INSERT INTO outbox(hlc, actor, created_at, schema_version, nbytes,"
-                            " changeset) SELECT hlc, actor, created_at, schema_version, ?, ?"
-                            " FROM outbox ORDER BY seq DESC LIMIT 1", len(rogue), rogue)
+        # ... and an entry the hub will hold in quarantine, last.
+        rogue_last(a, "office-by-stick")
         waiting = pending_by_cli(a)
         self.assertGreaterEqual(waiting, 5)
         early_b = checkin(b, "Before the stick")
@@ -1598,15 +1603,7 @@ class SyncNodeTest(OfficeTest):
         self.cut_off(a)
         checkin(a, "Held apart")
         a.stop()
-        # an entry the hub holds in quarantine (a row of a table the hub
-        # alone writes), last in the outbox
-        rogue = test_hub.changeset_insert(
-            "offices", [1, 0, 0, 0, 0, 0, 0, 0],
-            ["office-held-apart", "demo-la", "Rogue office", None, "America/Los_Angeles", 1, 1,
-             "0190a0000000.0000.x"])
-        harness.db_write(a, "INSERT INTO outbox(hlc, actor, created_at, schema_version, nbytes,"
-                            " changeset) SELECT hlc, actor, created_at, schema_version, ?, ?"
-                            " FROM outbox ORDER BY seq DESC LIMIT 1", len(rogue), rogue)
+        rogue_last(a, "office-held-apart")
         waiting = pending_by_cli(a)
         with tempfile.TemporaryDirectory() as d:
             first = os.path.join(d, "office.bundle")

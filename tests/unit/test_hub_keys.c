@@ -465,6 +465,21 @@ static void test_reencrypt_reopened_mid_pass(void **state)
 	free(dir);
 }
 
+/* n participants of demo-la, ids ...00000000<tag><i in hex>, SSNs
+ * <ssn5><i>, protected under key k of epoch. */
+static void put_protected(sqlite3 *db, const unsigned char *k, int epoch, int n, char tag,
+			  const char *ssn5)
+{
+	char id[64], ssn[24], enc[CASE_SSN_ENC_MAX + 1], mac[65];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(id, sizeof id, "0190b000-0000-7000-8000-00000000%c%03x", tag, i);
+		snprintf(ssn, sizeof ssn, "%s%04d", ssn5, i);
+		assert_int_equal(case_ssn_protect(k, epoch, id, ssn, enc, mac), 0);
+		put_ssn(db, id, enc, mac);
+	}
+}
+
 /* hub_keys_reencrypt_all (what a retirement runs first): the rows under
  * an older epoch are all written again, the ones under the newest are not
  * touched (their value and clock as they were), and the pass goes on to
@@ -493,12 +508,7 @@ static void test_reencrypt_all_older_only(void **state)
 	}
 	/* 30 more it can read under epoch 1, after PK1 ... */
 	assert_int_equal(case_key_load_at(db, DEMO_LOCAL_AREA, 1, k1), 0);
-	for (i = 0; i < 30; i++) {
-		snprintf(id, sizeof id, "0190b000-0000-7000-8000-00000000d%03x", i);
-		snprintf(ssn, sizeof ssn, "33344%04d", i);
-		assert_int_equal(case_ssn_protect(k1, 1, id, ssn, enc, mac), 0);
-		put_ssn(db, id, enc, mac);
-	}
+	put_protected(db, k1, 1, 30, 'd', "33344");
 	crypto_wipe(k1, sizeof k1);
 	/* ... and 64 under the newest, epoch 2, among them. */
 	for (i = 0; i < 64; i++) {
@@ -678,32 +688,22 @@ static void put_many(sqlite3 *db, int n, const char *la, const char *pfx, const 
  * the 181, in order, across the two epochs and the batches. */
 static void test_reencrypt_reads_older_only(void **state)
 {
-	char *dir, enc[CASE_SSN_ENC_MAX + 1], mac[65], id[64], ssn[24];
+	char *dir, enc[CASE_SSN_ENC_MAX + 1], mac[65], ssn[24];
 	sqlite3 *db = rotated_with_pk1(&dir, enc, mac);
 	unsigned char k[CASE_KEY_LEN];
 	struct stmt_cost c = {0, 0};
 	hlc clk;
-	int i, written;
+	int written;
 
 	(void)state;
 	hlc_init(&clk, HUB_NODE_ID, NULL, NULL);
 	/* PK1 and 120 more under epoch 1, then (a second rotation) 60 under
 	 * epoch 2: readable, older than epoch 3. */
 	assert_int_equal(case_key_load_at(db, DEMO_LOCAL_AREA, 1, k), 0);
-	for (i = 0; i < 120; i++) {
-		snprintf(id, sizeof id, "0190b000-0000-7000-8000-00000000d%03x", i);
-		snprintf(ssn, sizeof ssn, "55566%04d", i);
-		assert_int_equal(case_ssn_protect(k, 1, id, ssn, enc, mac), 0);
-		put_ssn(db, id, enc, mac);
-	}
+	put_protected(db, k, 1, 120, 'd', "55566");
 	assert_int_equal(rotate_once(db), 3);
 	assert_int_equal(case_key_load_at(db, DEMO_LOCAL_AREA, 2, k), 0);
-	for (i = 0; i < 60; i++) {
-		snprintf(id, sizeof id, "0190b000-0000-7000-8000-00000000a%03x", i);
-		snprintf(ssn, sizeof ssn, "66677%04d", i);
-		assert_int_equal(case_ssn_protect(k, 2, id, ssn, enc, mac), 0);
-		put_ssn(db, id, enc, mac);
-	}
+	put_protected(db, k, 2, 60, 'a', "66677");
 	crypto_wipe(k, sizeof k);
 	/* The many: demo-la's under its newest key, other-la's (one key) under
 	 * its only one; ids before and after the older rows. */
