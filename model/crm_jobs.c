@@ -9,7 +9,8 @@
  *
  * The hub repeats the structural rules (a job order or referral names a
  * recruiting employer; a new job order, referral, recruiting-only service
- * or Job Order work item one whose vetting is not pending; a referral's
+ * or Job Order work item, or an edit re-categorising or re-linking a work
+ * item into one, one whose vetting is not pending; a referral's
  * Local Area is its participant's; a vetting result names a vetter with the
  * privilege who is not the converter).  It does not refuse
  * a service or referral recorded offline before a lock arrived: the office
@@ -230,8 +231,11 @@ int crm__hub_check_job_order_item(sqlite3 *db, int op, const cJSON *row, char *r
 		CANNOT_CHECK("work_items: cannot read employers");
 	if (rc == 0 && strcmp(type, CRM_RECRUITING) != 0)
 		REFUSE("work_items: a Job Order work item is for recruiting employers only");
-	/* (a new one: an edit of an item made before this rule goes through) */
-	if (rc == 0 && op == SQLITE_INSERT)
+	/* A new one, or an edit that makes an item one: it sets the category
+	 * or the employer (as the office's PATCH holds).  Another edit of an
+	 * item made before this rule goes through. */
+	if (rc == 0 && (op == SQLITE_INSERT || model_change_sets("category_id") ||
+			model_change_sets("employer_id")))
 		return refuse_unvetted(db, "work_items", emp, CRM_VETTED_WORK_ITEM, NULL, reason, n);
 	return 0;
 }

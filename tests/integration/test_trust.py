@@ -1424,7 +1424,10 @@ class TrustTest(Base):
         the hub quarantines each such new row a node pushes for an employer
         it holds pending (a vetted employer's rows moved onto it; the
         referral to a job order the employer had before the rule), with the
-        reason, and takes the same rows for the vetted employer."""
+        reason, and takes the same rows for the vetted employer.  So is an
+        update that makes a work item a Job Order item of the pending
+        employer (re-categorised, or the vetted employer's re-linked);
+        another edit of one it had before the rule is taken."""
         eid, _ = self.crm_converted("Waits For Its Vetting Co")
         vetted, _ = self.crm_converted("Vetted Work Co")
         self.crm_vet(vetted)
@@ -1486,6 +1489,34 @@ class TrustTest(Base):
         ok = [("service", self.hub_row("employer_services", sid, id=str(uuid.uuid4()))),
               ("work item", self.hub_row("work_items", wid, id=str(uuid.uuid4())))]
         self.assertEqual(self.push_named([(k, stamp, cs) for k, cs in ok]), {})
+        # Updates: an item made a Job Order item of the pending employer.
+        r = self.node.post("/api/v1/crm/work-items", dict(item, employer_id=eid,
+                                                          category_id="crm-cat-outreach"))
+        self.assertEqual(r.status, 201, r)
+        oid = r.json()["id"]
+        older = str(uuid.uuid4())  # a Job Order item it had before the rule
+        with opened(self.hub) as d:
+            cols = [x[1] for x in d.execute("PRAGMA table_info(work_items)")]
+            d.execute("INSERT INTO work_items(%s) SELECT %s FROM work_items WHERE id=:wid" % (
+                ", ".join(cols), ", ".join({"id": ":id", "employer_id": ":eid"}.get(c, c) for c in cols)),
+                {"id": older, "eid": eid, "wid": wid})
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM work_items WHERE id=?", oid) == 1,
+                 timeout=90, what="the Outreach item at the hub")
+        stamp = "%012x.0000.%s" % (int(time.time() * 1000), self.evil.node_id)
+        got = self.push_named([
+            ("re-categorised", stamp, self.update_cs("work_items", oid, {
+                "category_id": ("crm-cat-outreach", "crm-cat-job-order")})),
+            ("re-linked", stamp, self.update_cs("work_items", wid, {"employer_id": (vetted, eid)})),
+            ("older, re-described", stamp, self.update_cs("work_items", older, {
+                "description": ("take their job order", "take it next week")}))])
+        self.assertEqual(set(got), {"re-categorised", "re-linked"}, got)
+        for k in got:
+            self.assertIn("work_items: a Job Order work item is made once WSB staff have vetted", got[k])
+        self.assertEqual(count(self.hub, "SELECT category_id FROM work_items WHERE id=?", oid),
+                         "crm-cat-outreach")
+        self.assertEqual(count(self.hub, "SELECT employer_id FROM work_items WHERE id=?", wid), vetted)
+        self.assertEqual(count(self.hub, "SELECT description FROM work_items WHERE id=?", older),
+                         "take it next week")
 
     def test_employer_office_of_the_nodes_local_area(self):
         """An employer's office is the lead form's choice among the open

@@ -1433,6 +1433,48 @@ static void test_hub_refuses_bad_crm_rows(void **state)
 	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.applied, 2);
 	assert_int_equal(p.quarantined, 0);
+	/* So is an edit that makes an item a Job Order item of the pending
+	 * employer, as the office's PATCH holds: re-categorising its Outreach
+	 * item, linking a Job Order item made with no employer to it.  Another
+	 * edit of a Job Order item it had before the rule goes through.  (With
+	 * the hub's probe: the columns an edit sets.) */
+	model_set_change_probe(sync_change_sets);
+	node_write(a, "000000001446.0000.nodeA",
+		   "UPDATE work_items SET category_id='crm-cat-job-order', updated_hlc='000000001446.0000.nodeA'"
+		   " WHERE id='0190a000-0000-7000-8000-00000000d502'");
+	st_push_refused(hub, a, &scope_a, "work_items: a Job Order work item is made once WSB staff have"
+					  " vetted the employer");
+	assert_string_equal(q_text(hub, "SELECT category_id FROM work_items WHERE id=?",
+				   "0190a000-0000-7000-8000-00000000d502"), "crm-cat-outreach");
+	node_write(a, "000000001447.0000.nodeA",
+		   "INSERT INTO work_items(id, category_id, priority_id, status, description, created_at,"
+		   " updated_hlc) VALUES('0190a000-0000-7000-8000-00000000d504','crm-cat-job-order',"
+		   "'crm-pri-normal','New','Post a job order',1,'000000001447.0000.nodeA')");
+	p = st_push(hub, a, &scope_a);
+	assert_int_equal(p.applied, 1);
+	node_write(a, "000000001448.0000.nodeA",
+		   "UPDATE work_items SET employer_id=%Q, updated_hlc='000000001448.0000.nodeA'"
+		   " WHERE id='0190a000-0000-7000-8000-00000000d504'", EPSILON);
+	st_push_refused(hub, a, &scope_a, "work_items: a Job Order work item is made once WSB staff have"
+					  " vetted the employer");
+	{
+		const char *older = "INSERT INTO work_items(id, employer_id, category_id, priority_id, status,"
+				    " description, created_at, updated_hlc) VALUES("
+				    "'0190a000-0000-7000-8000-00000000d505','" EPSILON "','crm-cat-job-order',"
+				    "'crm-pri-normal','New','Take the job order',1,'000000001445.0000.nodeA')";
+
+		assert_int_equal(db_exec(hub, older), 0);
+		assert_int_equal(db_exec(a, older), 0);
+	}
+	node_write(a, "000000001449.0000.nodeA",
+		   "UPDATE work_items SET description='Take it next week', updated_hlc='000000001449.0000.nodeA'"
+		   " WHERE id='0190a000-0000-7000-8000-00000000d505'");
+	p = st_push(hub, a, &scope_a);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.quarantined, 0);
+	assert_string_equal(q_text(hub, "SELECT description FROM work_items WHERE id=?",
+				   "0190a000-0000-7000-8000-00000000d505"), "Take it next week");
+	model_set_change_probe(NULL);
 	assert_int_equal(db_exec(hub, "INSERT INTO job_orders(id, employer_id, title, openings, location,"
 				      " wage, open_date, created_at, updated_hlc) VALUES("
 				      "'0190a000-0000-7000-8000-00000000d400','" EPSILON "','Legacy',1,"
