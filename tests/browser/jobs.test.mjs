@@ -6,7 +6,8 @@
 // referral shows on the participant's timeline and on the employer's
 // summary.  While the vetting is pending the forms show what waits for it
 // as unavailable, with why: the recruiting-only services, a "Job Order"
-// work item, a referral to a job order it had before the rule.  axe-core
+// work item (in the add form and an item's dialog), a referral to a job
+// order it had before the rule.  axe-core
 // (WCAG 2.1 AA) clean on both pages.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -43,9 +44,20 @@ export const tests = [
     await rep.click('#wi-add');
     await rep.waitForURL(/crm-work\.html\?employer=/);
     await rep.locator('#w-category-why:not([hidden])').waitFor();
-    assert((await rep.textContent('#w-category-why')).includes('vetted'), 'the form says why');
+    const why = await rep.textContent('#w-category-why');
+    assert(why.includes('vetted'), 'the form says why');
     assert(await rep.locator('#w-category_id option[value="crm-cat-job-order"]').isDisabled(), 'no Job Order item while pending');
     await assertAccessible(rep, 'work item form for an employer pending vetting');
+    // ... and in the dialog of an item linked to it (re-categorising one is
+    // refused too), with the same words.
+    r = await node.api('/api/v1/crm/work-items', { category_id: 'crm-cat-outreach', description: 'Call about hiring', employer_id: emp });
+    assert(r.status === 201, 'an Outreach item for it: ' + JSON.stringify(r.json));
+    await rep.goto(`${node.url}/crm-work.html?open=${r.json.id}`);
+    await rep.locator('#e-category-why:not([hidden])').waitFor();
+    assert((await rep.textContent('#e-category-why')) === why, 'the dialog says why, as the form does');
+    assert(await rep.locator('#e-category_id option[value="crm-cat-job-order"]').isDisabled(), 'no re-categorising to Job Order while pending');
+    assert(await rep.inputValue('#e-category_id') === 'crm-cat-outreach', 'the item keeps its category');
+    await assertAccessible(rep, 'work item dialog for an employer pending vetting');
     // A job order it had before the rule: the referral form shows it unavailable.
     const today = (await node.api('/api/v1/crm/meta')).json.today;
     execFileSync('sqlite3', [join(node.data, 'node.db'), '.timeout 5000',

@@ -76,6 +76,14 @@ async function open(wid, fromLink = false) {
     : [{ id, name: `${name || id} (retired)` }, ...items];
   options($('e-category_id'), withOwn(m.categories, w.category_id, w.category), { selected: w.category_id });
   options($('e-priority_id'), withOwn(m.priorities, w.priority_id, w.priority), { selected: w.priority_id });
+  // Job Order, as in the add form, for the employer it is linked to (a
+  // closed item's category is read-only).
+  jobOrderFor(null, 'e-');
+  if (w.employer_id && w.status !== 'Closed') {
+    api(`${API}/employers/${encodeURIComponent(w.employer_id)}`, { background: true })
+      .then(e => { if (current === w) jobOrderFor(e, 'e-', w.category_id); })
+      .catch(() => {});
+  }
   $('e-description').value = w.description || '';
   $('e-due_date').value = w.due_date || '';
   const crossed = w.conflicts || [];
@@ -136,19 +144,21 @@ async function deleteItem() {
 
 // A "Job Order" work item is for a recruiting employer WSB staff have
 // vetted (the node refuses it for a lead, 400, and while the vetting is
-// pending, 409): for the employer linked (e, or none) the category is shown
-// unavailable, with why.
-function jobOrderFor(e) {
+// pending, 409, when an item is made one): for the employer linked (e, or
+// none) the category is shown unavailable, with why, in the add form (p
+// 'w-') or the item dialog ('e-'; own: the item's category, kept when it is
+// a Job Order item already, as the node keeps it).
+function jobOrderFor(e, p = 'w-', own = '') {
   const jo = m.categories.find(c => c.name.toLowerCase() === 'job order');
-  const opt = jo && [...$('w-category_id').options].find(o => o.value === jo.id);
+  const opt = jo && [...$(p + 'category_id').options].find(o => o.value === jo.id);
   if (!opt) return;
-  const why = !e ? '' : e.account_type !== 'recruiting' ? 'A Job Order work item is for recruiting employers only: marketing leads do not post job orders.'
+  const why = !e || own === jo.id ? '' : e.account_type !== 'recruiting' ? 'A Job Order work item is for recruiting employers only: marketing leads do not post job orders.'
     : e.vetting_status === 'pending' ? 'A Job Order work item is made once WSB staff have vetted this employer (vetting pending).' : '';
   opt.disabled = !!why;
   opt.textContent = jo.name + (why ? ' (not for this employer yet)' : '');
-  if (why && opt.selected) $('w-category_id').value = '';
-  $('w-category-why').textContent = why;
-  $('w-category-why').hidden = !why;
+  if (why && opt.selected) $(p + 'category_id').value = '';
+  $(p + 'category-why').textContent = why;
+  $(p + 'category-why').hidden = !why;
 }
 
 // The answer for what is typed now: one for an earlier text must not pick
