@@ -7,8 +7,10 @@
 // summary.  While the vetting is pending the forms show what waits for it
 // as unavailable, with why: the recruiting-only services, a "Job Order"
 // work item (in the add form and an item's dialog), a referral to a job
-// order it had before the rule.  axe-core
-// (WCAG 2.1 AA) clean on both pages.
+// order it had before the rule; a Job Order item it had already keeps its
+// category (shown as the item's own, not offered afresh) and its other
+// fields are edited.  axe-core
+// (WCAG 2.1 AA) clean on the pages.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { withSignedInNode, login, assertAccessible, assert, fillIn } from './lib.mjs';
@@ -123,4 +125,59 @@ export const tests = [
     assert(!(await rep.textContent('#referrals')).includes('Okafor'), 'no participant name on the CRM side');
     assert((await rep.locator('#job-orders tbody tr').first().locator('td').nth(6).textContent()) === '1', 'one referral counted');
   }, { viewport: { width: 1200, height: 900 }, acceptDialogs: true })],
+
+  ['a Job Order item keeps its category, not offered afresh, while its employer is pending vetting', () => withSignedInNode(async (node, rep) => {
+    const emp = await pendingEmployer(node, 'Echo Freight', '3456789');
+    // A Job Order item it had before the rule (or before its vetting was
+    // pending): the node makes none now, so it is written as it was.
+    const meta = (await node.api('/api/v1/crm/meta')).json;
+    const legacy = '0190a000-0000-7000-8000-0000000c0b01';
+    execFileSync('sqlite3', [join(node.data, 'node.db'), '.timeout 5000',
+      `INSERT INTO work_items(id, employer_id, category_id, priority_id, status, description, assignee_id,
+         created_by, office_id, created_at, updated_hlc)
+       VALUES('${legacy}', '${emp}', 'crm-cat-job-order', 'crm-pri-normal', 'New', 'Take the job order',
+         '${meta.me.id}', '${meta.me.id}', 'demo-office', 0, '')`]);
+    // Its dialog: Job Order stays the item's category, not offered afresh,
+    // and says why; its other fields are edited and saved.
+    await openItem(rep, node, legacy, emp);
+    await rep.locator('#e-category-why:not([hidden])').waitFor();
+    const kept = await rep.textContent('#e-category-why');
+    assert(kept.includes('Job Order item already') && kept.includes('vetted this employer (vetting pending)'), 'the dialog says the item keeps it, and why no new one: ' + kept);
+    const jo = rep.locator('#e-category_id option[value="crm-cat-job-order"]');
+    assert(await jo.isDisabled(), 'Job Order is not offered as a fresh choice');
+    assert((await jo.textContent()).includes("this item's"), 'the option is marked as the item\'s own: ' + await jo.textContent());
+    assert(await rep.inputValue('#e-category_id') === 'crm-cat-job-order', 'the item keeps its category');
+    await assertAccessible(rep, 'dialog of a Job Order item of an employer pending vetting');
+    await rep.fill('#e-due_date', meta.today);
+    await rep.fill('#e-body', 'Called: they will post it after the vetting');
+    await rep.click('#e-save');
+    // (the dialog closes once the node has taken the edit)
+    await rep.waitForFunction(() => !document.getElementById('wi-dlg').open);
+    const r = await node.api(`/api/v1/crm/work-items/${legacy}`);
+    assert(r.status === 200 && r.json.due_date === meta.today && r.json.category_id === 'crm-cat-job-order' && r.json.notes.length === 1,
+      'the edit and the note were saved, the category kept: ' + JSON.stringify(r.json));
+  }, { viewport: { width: 1200, height: 900 } })],
 ];
+
+// A recruiting employer whose vetting is pending, made through the API as
+// the signed-in user (its converter): its id.
+async function pendingEmployer(node, company_name, edd_account_number) {
+  let r = await node.api('/api/v1/crm/employers', {
+    company_name, zip: '95814', street: '9 J St', city: 'Sacramento',
+    phone: '(916) 555-0122', industry: '4931', contacts: [{ name: 'Eli Chu', kind: 'primary' }],
+  });
+  assert(r.status === 201, 'lead created: ' + JSON.stringify(r.json));
+  const emp = r.json.id;
+  r = await node.api(`/api/v1/crm/employers/${emp}/convert`, { edd_account_number });
+  assert(r.status === 200 && r.json.vetting_status === 'pending', 'converted, pending: ' + JSON.stringify(r.json));
+  return emp;
+}
+
+// Opens work item id's dialog on page, once the dialog has read the
+// employer it is linked to (emp), as it does for every item it opens.
+async function openItem(page, node, id, emp) {
+  const read = page.waitForResponse(x => x.url().endsWith(`/api/v1/crm/employers/${emp}`));
+  await page.goto(`${node.url}/crm-work.html?open=${id}`);
+  await read;
+  await page.locator('#wi-dlg[open]').waitFor();
+}

@@ -157,6 +157,34 @@ class VettingAndLockTest(unittest.TestCase):
                                                    "description": "unlinked job order"}, 201).json()
         self.c.req("PATCH", "/work-items/" + other["id"], {"employer_id": e["id"]}, 409)
         self.c.req("PATCH", "/work-items/" + wi["id"], {"description": "call them first"}, 200)
+        # A Job Order item it had before the rule (or before its vetting was
+        # pending) keeps its category: its other fields are edited (sending
+        # the category it has is no change), notes added; moved to another
+        # category, it is not moved back until the vetting.
+        meta = self.c.req("GET", "/meta").json()
+        other_staff = [s["id"] for s in meta["work_group"] if s["id"] != meta["me"]["id"]][0]
+        db = self.node.db()
+        try:
+            db.execute("INSERT INTO work_items(id, employer_id, category_id, priority_id, status,"
+                       " description, assignee_id, created_by, office_id, created_at)"
+                       " VALUES('legacy-wi-pending', ?, 'crm-cat-job-order', 'crm-pri-normal', 'New',"
+                       " 'take the job order', ?, ?, 'demo-office', 0)",
+                       (e["id"], meta["me"]["id"], meta["me"]["id"]))
+            db.commit()
+        finally:
+            db.close()
+        W = "/work-items/legacy-wi-pending"
+        edit = {"due_date": t, "assignee_id": other_staff, "priority_id": "crm-pri-high",
+                "description": "post it once vetted", "category_id": "crm-cat-job-order",
+                "employer_id": e["id"]}
+        got = self.c.req("PATCH", W, edit, 200).json()
+        self.assertEqual({k: got[k] for k in edit}, edit)
+        self.c.req("POST", W + "/notes", {"body": "called: waiting for the vetting"}, 201)
+        self.c.req("PATCH", W, {"category_id": "crm-cat-follow-up"}, 200)
+        r = self.c.req("PATCH", W, {"category_id": "crm-cat-job-order"}, 409)
+        self.assertEqual(r.json()["field"], "category_id")
+        self.assertIn("vetting is pending", r.json()["error"])
+        self.assertEqual(self.c.req("GET", W).json()["category_id"], "crm-cat-follow-up")
         # A referral to a job order it had before the rule: listed with its
         # vetting state, refused (409) with nothing written.
         db = self.node.db()

@@ -1474,6 +1474,33 @@ static void test_hub_refuses_bad_crm_rows(void **state)
 	assert_int_equal(p.quarantined, 0);
 	assert_string_equal(q_text(hub, "SELECT description FROM work_items WHERE id=?",
 				   "0190a000-0000-7000-8000-00000000d505"), "Take it next week");
+	/* ... as is every other edit of it the office's PATCH takes (due
+	 * date, assignee, priority; a note is a row of its own); moved to
+	 * another category, it is not moved back while the vetting is
+	 * pending. */
+	node_write(a, "000000001450.0000.nodeA",
+		   "UPDATE work_items SET due_date='2026-02-01', assignee_id='demo-staff',"
+		   " priority_id='crm-pri-high', updated_hlc='000000001450.0000.nodeA'"
+		   " WHERE id='0190a000-0000-7000-8000-00000000d505'");
+	node_write(a, "000000001451.0000.nodeA",
+		   "INSERT INTO work_item_notes(id, work_item_id, staff_id, body, created_at)"
+		   " VALUES('0190a000-0000-7000-8000-00000000d5a5','0190a000-0000-7000-8000-00000000d505',"
+		   "'demo-staff','Waiting for the vetting',1451)");
+	node_write(a, "000000001452.0000.nodeA",
+		   "UPDATE work_items SET category_id='crm-cat-follow-up', updated_hlc='000000001452.0000.nodeA'"
+		   " WHERE id='0190a000-0000-7000-8000-00000000d505'");
+	p = st_push(hub, a, &scope_a);
+	assert_int_equal(p.applied, 3);
+	assert_int_equal(p.quarantined, 0);
+	assert_string_equal(q_text(hub, "SELECT due_date || ' ' || assignee_id || ' ' || priority_id || ' '"
+					" || category_id FROM work_items WHERE id=?",
+				   "0190a000-0000-7000-8000-00000000d505"),
+			    "2026-02-01 demo-staff crm-pri-high crm-cat-follow-up");
+	node_write(a, "000000001453.0000.nodeA",
+		   "UPDATE work_items SET category_id='crm-cat-job-order', updated_hlc='000000001453.0000.nodeA'"
+		   " WHERE id='0190a000-0000-7000-8000-00000000d505'");
+	st_push_refused(hub, a, &scope_a, "work_items: a Job Order work item is made once WSB staff have"
+					  " vetted the employer");
 	model_set_change_probe(NULL);
 	assert_int_equal(db_exec(hub, "INSERT INTO job_orders(id, employer_id, title, openings, location,"
 				      " wage, open_date, created_at, updated_hlc) VALUES("
