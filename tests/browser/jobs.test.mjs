@@ -9,7 +9,8 @@
 // work item (in the add form and an item's dialog), a referral to a job
 // order it had before the rule; a Job Order item it had already keeps its
 // category (shown as the item's own, not offered afresh) and its other
-// fields are edited.  axe-core
+// fields are edited; once WSB staff have vetted the employer on its
+// summary, the item dialog offers Job Order and saving it works.  axe-core
 // (WCAG 2.1 AA) clean on the pages.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -156,6 +157,38 @@ export const tests = [
     const r = await node.api(`/api/v1/crm/work-items/${legacy}`);
     assert(r.status === 200 && r.json.due_date === meta.today && r.json.category_id === 'crm-cat-job-order' && r.json.notes.length === 1,
       'the edit and the note were saved, the category kept: ' + JSON.stringify(r.json));
+  }, { viewport: { width: 1200, height: 900 } })],
+
+  ['once WSB staff have vetted the employer, the work item dialog offers Job Order again', () => withSignedInNode(async (node, rep, browser) => {
+    const emp = await pendingEmployer(node, 'Foxtrot Produce', '4567890');
+    let r = await node.api('/api/v1/crm/work-items', { category_id: 'crm-cat-outreach', description: 'Ask about openings', employer_id: emp });
+    assert(r.status === 201, 'an Outreach item for it: ' + JSON.stringify(r.json));
+    const item = r.json.id;
+    // Pending: Job Order unavailable, with why.
+    await openItem(rep, node, item, emp);
+    await rep.locator('#e-category-why:not([hidden])').waitFor();
+    assert((await rep.textContent('#e-category-why')).includes('vetted this employer (vetting pending)'), 'the dialog says why');
+    const jo = rep.locator('#e-category_id option[value="crm-cat-job-order"]');
+    assert(await jo.isDisabled(), 'no re-categorising to Job Order while pending');
+    // WSB staff vet it on its summary, through the page's own form.
+    const wsb = await (await browser.newContext()).newPage({ viewport: { width: 1200, height: 900 } });
+    await login(wsb, node, 't-wsb');
+    await wsb.goto(`${node.url}/crm-lead.html?id=${emp}`);
+    await wsb.locator('#vetting:not([hidden])').waitFor();
+    await wsb.click('#vet-ok');
+    await wsb.waitForFunction(() => document.getElementById('vetting').hidden);
+    assert((await node.api(`/api/v1/crm/employers/${emp}`)).json.vetting_status === 'approved', 'vetted');
+    // Reopened, the dialog offers Job Order, and saving it works.
+    await openItem(rep, node, item, emp);
+    assert(await rep.isHidden('#e-category-why'), 'no note once vetted');
+    assert(!(await jo.isDisabled()) && (await jo.textContent()) === 'Job Order', 'Job Order offered once vetted: ' + await jo.textContent());
+    await assertAccessible(rep, 'work item dialog once the employer is vetted');
+    await rep.selectOption('#e-category_id', 'crm-cat-job-order');
+    await rep.click('#e-save');
+    await rep.waitForFunction(() => !document.getElementById('wi-dlg').open);
+    r = await node.api(`/api/v1/crm/work-items/${item}`);
+    assert(r.status === 200 && r.json.category_id === 'crm-cat-job-order', 'the item is a Job Order item now: ' + JSON.stringify(r.json));
+    await rep.locator('#list td', { hasText: 'Job Order' }).first().waitFor(); // the list, reloaded
   }, { viewport: { width: 1200, height: 900 } })],
 ];
 
