@@ -20,7 +20,10 @@ outpost-hub processes:
     vetted recruiting employers only, every missing field named at once; a
     participant referred to one from case work is on the participant's
     timeline and the employer's summary, refused for a lead's or a closed
-    job order, and replicated through the hub to the other office.
+    job order, and replicated through the hub to the other office;
+  * a new service for an inactive employer is refused at the office (a
+    correction still goes); the hub takes one recorded offline before the
+    office heard of the status (the seeds say nothing on it: README).
 """
 import json
 import os
@@ -417,6 +420,36 @@ class JobOrdersAndReferralsTest(harness.TwoOffices):
                                  os.path.join(self.hub.data, "admin.token")).read().strip()})
         self.assertEqual(v.status, 200, v.body)
         self.assertIn("overdue", v.json())
+
+    def test_service_for_an_inactive_employer(self):
+        """The seeds are silent on services for an inactive employer (README,
+        "A service for an inactive employer"): the office refuses a new one
+        (409), a correction of one recorded before still goes, and the hub
+        takes one an office recorded while it still saw the employer
+        active, as it takes one recorded before a lock arrived."""
+        a, b = Crm(self, self.a), Crm(self, self.b)
+        e = a.lead("Inactive Orchard Co")
+        t = a.req("GET", "/meta").json()["today"]
+        svc = a.req("POST", "/employers/%s/services" % e["id"], {"services": [{"code": "E20", "start_date": t}]},
+                    201).json()["services"][0]
+        self.settle()
+        a.req("PATCH", "/employers/" + e["id"], {"status": "inactive"}, 200)
+        r = a.req("POST", "/employers/%s/services" % e["id"], {"services": [{"code": "E21", "start_date": t}]}, 409)
+        self.assertEqual(r.json()["field"], "id")
+        self.assertEqual(r.json()["error"], "services cannot be recorded for an inactive employer")
+        a.req("POST", "/services/%s/correct" % svc["id"], {"code": "E21", "start_date": t}, 201)
+        # Office B has not heard of it yet: its service reaches the hub and stays.
+        q0 = self.hubq("SELECT count(*) FROM quarantine")[0][0]
+        self.sync(self.a, "push")
+        late = b.req("POST", "/employers/%s/services" % e["id"], {"services": [{"code": "E26", "start_date": t}]},
+                     201).json()["services"][0]
+        self.sync(self.b, "push")
+        self.assertEqual(self.hubq("SELECT status FROM employers WHERE id=?", e["id"]), [("inactive",)])
+        self.assertEqual(self.hubq("SELECT code FROM employer_services WHERE id=?", late["id"]), [("E26",)])
+        self.assertEqual(self.hubq("SELECT count(*) FROM quarantine")[0][0], q0)
+        # Once it has the status, office B refuses a new one too.
+        self.sync(self.b, "pull")
+        b.req("POST", "/employers/%s/services" % e["id"], {"services": [{"code": "E26", "start_date": t}]}, 409)
 
 
 if __name__ == "__main__":
