@@ -555,14 +555,37 @@ fail:
 	return -1;
 }
 
+/* A sealed bundle's nonce in hex: what names a --resend export's file. */
+#define NONCE_HEX (2 * CRYPTO_GCM_NONCE + 1)
+/* sync_state: the nonces of the files --resend exports wrote, newest last,
+ * space-separated, the latest RESEND_KEPT. */
+#define RESEND_KEY "resend_bundles"
+#define RESEND_KEPT 32
+#define RESEND_LIST (RESEND_KEPT * NONCE_HEX + 1)
+
+/* The nonce of the sealed bundle (OPX3, OPX2) of node_id at b[0..n) into
+ * hex, or "" (an OPX1 bundle, or too short). */
+static void bundle_nonce(const unsigned char *b, size_t n, const char *node_id,
+			 char hex[NONCE_HEX])
+{
+	size_t at = 6 + strlen(node_id);
+
+	hex[0] = '\0';
+	if (n < at + CRYPTO_GCM_NONCE || memcmp(b, BUNDLE_V1, 4) == 0)
+		return;
+	for (size_t i = 0; i < CRYPTO_GCM_NONCE; i++)
+		snprintf(hex + 2 * i, 3, "%02x", b[at + i]);
+}
+
 /* 1 when path is a regular file (not a link) that starts with the header
  * of an Outpost bundle of node_id (OPX3, OPX2 or OPX1, that node id), else 0:
  * what an export may remove as an earlier export's part, never another
  * file, nor another office PC's bundle (a stick carried between offices
  * may hold one under the same name, not yet imported). */
 /* 1 when path is a regular file holding a bundle of node_id: an office's
- * from it (hub 0), or the hub's for it (hub 1); else 0. */
-static int is_bundle_of(const char *path, const char *node_id, int hub)
+ * from it (hub 0), or the hub's for it (hub 1); else 0.  nonce (may be
+ * NULL) gets an office's sealed bundle's nonce (bundle_nonce). */
+static int is_bundle_of(const char *path, const char *node_id, int hub, char nonce[NONCE_HEX])
 {
 	unsigned char head[256];
 	char sender[64];
@@ -582,22 +605,66 @@ static int is_bundle_of(const char *path, const char *node_id, int hub)
 		n = read(fd, head, sizeof head);
 	while (n < 0 && errno == EINTR);
 	close(fd);
-	return n > 0 &&
-	       (hub ? sync_hub_bundle_head(head, (size_t)n, sender, &why)
-		    : sync_bundle_sender(head, (size_t)n, sender, &why)) == 0 &&
-	       strcmp(sender, node_id) == 0;
+	if (n <= 0 ||
+	    (hub ? sync_hub_bundle_head(head, (size_t)n, sender, &why)
+		 : sync_bundle_sender(head, (size_t)n, sender, &why)) != 0 ||
+	    strcmp(sender, node_id) != 0)
+		return 0;
+	if (nonce != NULL)
+		bundle_nonce(head, (size_t)n, node_id, nonce);
+	return 1;
 }
 
 static int is_own_bundle(const char *path, const char *node_id)
 {
-	return is_bundle_of(path, node_id, 0);
+	return is_bundle_of(path, node_id, 0, NULL);
 }
 
 int sync_bundle_may_write(const char *path, const char *node_id, int hub)
 {
 	struct stat sb;
 
-	return (lstat(path, &sb) != 0 && errno == ENOENT) || is_bundle_of(path, node_id, hub);
+	return (lstat(path, &sb) != 0 && errno == ENOENT) ||
+	       is_bundle_of(path, node_id, hub, NULL);
+}
+
+/* 1 when path is a file a --resend export of this office PC wrote (its
+ * nonce noted in sync_state, note_resend), else 0.  It holds changes the
+ * office counts as the hub's already (the sent log), which the hub,
+ * restored from a backup, may lack and a plain export does not carry: a
+ * plain export neither writes over it nor removes it. */
+static int is_resend_bundle(sqlite3 *db, const char *path, const char *node_id)
+{
+	char nonce[NONCE_HEX], list[RESEND_LIST];
+
+	if (!is_bundle_of(path, node_id, 0, nonce) || nonce[0] == '\0' ||
+	    db_kv_get(db, "sync_state", RESEND_KEY, list, sizeof list) != DB_FOUND)
+		return 0;
+	/* (hex of one length, space-separated: a match is a whole one) */
+	return strstr(list, nonce) != NULL;
+}
+
+/* The nonce of a --resend export's part, sealed in b, into the list
+ * is_resend_bundle reads (the newest RESEND_KEPT), before the file is
+ * written.  0 or -1. */
+static int note_resend(sqlite3 *db, const unsigned char *b, size_t n, const char *node_id)
+{
+	char nonce[NONCE_HEX], list[RESEND_LIST], *p = list;
+	int kept = 0;
+
+	bundle_nonce(b, n, node_id, nonce);
+	if (nonce[0] == '\0' || db_kv_get(db, "sync_state", RESEND_KEY, list, sizeof list) < 0)
+		return -1;
+	for (const char *q = list; *q; q++)
+		kept += *q == ' ';
+	kept += list[0] != '\0';
+	/* the oldest go: RESEND_KEPT - 1 stay beside the new one */
+	for (; kept >= RESEND_KEPT && (p = strchr(p, ' ')) != NULL; kept--)
+		p++;
+	memmove(list, p != NULL ? p : "", p != NULL ? strlen(p) + 1 : 1);
+	snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", list[0] ? " " : "",
+		 nonce);
+	return db_kv_set(db, "sync_state", RESEND_KEY, list);
 }
 
 /* The parts of an earlier export past what this one wrote (path itself
@@ -605,7 +672,8 @@ int sync_bundle_may_write(const char *path, const char *node_id, int hub)
  * no stale part is carried to the hub beside this export's (README,
  * "Moving a bundle by hand").  Runs only after every part written is
  * synced, file and directory (sync_bundle_write). */
-static void remove_stale_parts(const char *path, const char *node_id, sync_bundle_stats *st)
+static void remove_stale_parts(sqlite3 *db, const char *path, const char *node_id,
+			       int with_sent, sync_bundle_stats *st)
 {
 	char name[4200];
 	struct stat sb;
@@ -619,6 +687,11 @@ static void remove_stale_parts(const char *path, const char *node_id, sync_bundl
 		if (lstat(name, &sb) != 0) {
 			if (k == 1)
 				continue; /* FILE gone, its FILE.2 ... perhaps not */
+			break;
+		}
+		if (!with_sent && is_resend_bundle(db, name, node_id)) {
+			st->bs_left = k; /* a --resend export's: never a plain one's to remove */
+			st->bs_left_resend = 1;
 			break;
 		}
 		if (!is_own_bundle(name, node_id) || unlink(name) != 0) {
@@ -639,10 +712,14 @@ static void remove_stale_parts(const char *path, const char *node_id, sync_bundl
  * remove), which holds nothing this export lacks (its entries are still in
  * the outbox, so in this export, or the hub took them); never over another
  * file, nor another office PC's bundle not yet imported (a stick carried
- * between offices).  One rule for every part, the cursor alone's too. */
-static int may_write_part(const char *path, const char *node_id)
+ * between offices), nor, for a plain export, over a --resend export's
+ * file (is_resend_bundle: it holds what the hub acknowledged before, for
+ * a hub restored from a backup, which a plain export lacks).  One rule for every part, the
+ * cursor alone's too. */
+static int may_write_part(sqlite3 *db, const char *path, const char *node_id, int with_sent)
 {
-	return sync_bundle_may_write(path, node_id, 0);
+	return sync_bundle_may_write(path, node_id, 0) &&
+	       (with_sent || !is_resend_bundle(db, path, node_id));
 }
 
 int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path, int with_sent,
@@ -696,21 +773,31 @@ int sync__bundle_export(sqlite3 *db, const sync_identity *id, const char *path, 
 			snprintf(name, sizeof name, "%s", path);
 		else
 			snprintf(name, sizeof name, "%s.%d", path, st->bs_files + 1);
-		if (!may_write_part(name, id->id_node_id)) {
+		if (!may_write_part(db, name, id->id_node_id, with_sent)) {
 			/* the cursor alone: nothing to carry but where the
 			 * office is; the file is left and named as when
 			 * nothing is written (remove_stale_parts) */
 			if (count == 0)
 				break;
 			/* changes to carry: refused, the file kept */
-			fmt_line(err, errlen,
-				 "'%s' is there and is not an Outpost bundle of this office PC (%s):"
-				 " left as it is, nothing written to it; export to another file name",
-				 name,
-				 lstat(name, &sb) == 0 && !S_ISREG(sb.st_mode)
-					 ? "not a regular file"
-					 : "another office PC's bundle not yet imported at the hub,"
-					   " or a file of another kind");
+			if (!with_sent && is_resend_bundle(db, name, id->id_node_id))
+				fmt_line(err, errlen,
+					 "'%s' is this office PC's --resend export: it holds changes the"
+					 " hub acknowledged before (for a hub restored from a backup),"
+					 " which a plain export does not carry: left as it is, nothing"
+					 " written to it; import it at the hub and then remove it, export"
+					 " with --resend again, or export to another file name",
+					 name);
+			else
+				fmt_line(err, errlen,
+					 "'%s' is there and is not an Outpost bundle of this office PC"
+					 " (%s): left as it is, nothing written to it; export to another"
+					 " file name",
+					 name,
+					 lstat(name, &sb) == 0 && !S_ISREG(sb.st_mode)
+						 ? "not a regular file"
+						 : "another office PC's bundle not yet imported at the hub,"
+						   " or a file of another kind");
 			goto out;
 		}
 		if (count == 0) {
@@ -730,6 +817,12 @@ int sync__bundle_export(sqlite3 *db, const sync_identity *id, const char *path, 
 			fmt_line(err, errlen, "cannot build the bundle (out of memory?)");
 			goto out;
 		}
+		/* noted before it is there: a plain export leaves it */
+		if (with_sent && count > 0 &&
+		    note_resend(db, (const unsigned char *)out.data, out.len, id->id_node_id) != 0) {
+			fmt_line(err, errlen, "cannot note the --resend export in the office database");
+			goto out;
+		}
 		if (sync_bundle_write(name, out.data, out.len, err, errlen) != 0)
 			goto out;
 		if (st->bs_files == 0)
@@ -745,7 +838,7 @@ int sync__bundle_export(sqlite3 *db, const sync_identity *id, const char *path, 
 	/* FILE.N an earlier, longer export left past the last written now
 	 * (FILE too when nothing was written): gone, so that "FILE, then
 	 * FILE.2, ..." names only this export's. */
-	remove_stale_parts(path, id->id_node_id, st);
+	remove_stale_parts(db, path, id->id_node_id, with_sent, st);
 	ret = 0;
 out:
 	if (ret != 0 && st->bs_files > 0)

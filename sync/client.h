@@ -301,8 +301,9 @@ typedef struct sync_bundle_stats {
 	/* An earlier export's parts removed (part numbers: 1 is path itself,
 	 * k the path.k), 0 and 0 when none; bs_left: the part number of a
 	 * file named as the next part that is no Outpost bundle, left alone
-	 * (0: none). */
-	int bs_stale_from, bs_stale_to, bs_left;
+	 * (0: none); bs_left_resend: that file is this node's own --resend
+	 * export, which a plain export leaves (1) rather than removes. */
+	int bs_stale_from, bs_stale_to, bs_left, bs_left_resend;
 	int64_t bs_cursor; /* the office's pull cursor, what each file carries (-1: none yet) */
 } sync_bundle_stats;
 
@@ -332,7 +333,12 @@ typedef struct sync_bundle_stats {
  * with_sent: the sent log (what the hub acknowledged in the last
  * resend_days) first, for a hub restored from an older backup that cannot
  * be reached but by bundles (`outpost-sync export --resend`; the hub skips
- * what it has).
+ * what it has).  Such a file holds changes the office counts as the hub's
+ * already, which a plain export does not carry: each part's nonce is noted
+ * in sync_state (resend_bundles) as it is written, and a plain export
+ * (with_sent 0) neither writes over nor removes a noted file: it fails
+ * there (SYNC_E_OTHER, err naming it) when it has changes to write, and
+ * leaves it (bs_left, bs_left_resend) when it has none.
  */
 int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path, int with_sent,
 		       sync_bundle_stats *st, char *err, size_t errlen);

@@ -52,8 +52,13 @@ static void print_stale(const char *path, const sync_bundle_stats *bs)
 	}
 	if (bs->bs_left > 0) {
 		part_name(path, bs->bs_left, a, sizeof a);
-		printf("left %s as it is: not an Outpost bundle of this office PC%s\n", a,
-		       bs->bs_files ? " (not a part of this export: do not import it)" : "");
+		if (bs->bs_left_resend)
+			printf("left %s as it is: this office PC's --resend export, not one a plain "
+			       "export replaces (import it at the hub, then remove it)%s\n",
+			       a, bs->bs_files ? "; not a part of this export" : "");
+		else
+			printf("left %s as it is: not an Outpost bundle of this office PC%s\n", a,
+			       bs->bs_files ? " (not a part of this export: do not import it)" : "");
 	}
 }
 
@@ -105,7 +110,9 @@ int cmd_export(tool *t)
 		}
 		if (bs.bs_left > 0) {
 			part_name(t->t_out, bs.bs_left, name, sizeof name);
-			cJSON_AddStringToObject(o, "left_not_a_bundle", name);
+			cJSON_AddStringToObject(o, bs.bs_left_resend ? "left_resend_bundle"
+								     : "left_not_a_bundle",
+						name);
 		}
 		tool_print_json(o);
 	} else if (bs.bs_entries == 0 && bs.bs_files == 0) {

@@ -1725,6 +1725,67 @@ class SyncNodeTest(OfficeTest):
                     self.assertEqual(f.read(), b"my notes\n")
                 self.assertEqual(sorted(os.listdir(d)), ["own.bundle", "own.bundle.2"])
 
+    def test_plain_export_never_over_a_resend_export(self):
+        """A `--resend` export holds what the hub acknowledged (the sent
+        log) for a hub restored from a backup, which a plain export does
+        not carry: a plain export to the same FILE with changes pending
+        fails (exit 8) and leaves it byte for byte, and one that would
+        remove it as an earlier export's part leaves it and says so; an
+        export with --resend again replaces it, and the new one is kept
+        the same way."""
+        hub = self.o.hub()
+        a = self.o.synced_node(hub)
+        checkin(a, "Acknowledged before")
+        wait_for(lambda: status(a)["pending"] == 0, timeout=120, step=1,
+                 what="a's outbox to drain")
+        hub.stop()
+        checkin(a, "Waiting 1")
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "office.bundle")
+
+            def resend():
+                p = sync(a, "export", "--resend", "--out", out, "--json")
+                self.assertEqual(p.returncode, 0, p.stderr)
+                j = json.loads(p.stdout)
+                self.assertGreater(j["entries"], pending_by_cli(a), "the sent log in it")
+                with open(out, "rb") as f:
+                    return f.read()
+            resent = resend()
+            checkin(a, "Waiting 2")
+            p = sync(a, "export", "--out", out)
+            line = self.one_line_failure(p, EXIT_OTHER)
+            self.assertIn("'%s' is this office PC's --resend export: it holds changes the hub"
+                          " acknowledged before (for a hub restored from a backup), which a"
+                          " plain export does not carry: left as it is, nothing written to it"
+                          % out, line)
+            p = sync(a, "export", "--out", out, "--json")
+            self.assertEqual(p.returncode, EXIT_OTHER, p.stderr)
+            self.assertFalse(json.loads(p.stdout)["ok"])
+            with open(out, "rb") as f:
+                self.assertEqual(f.read(), resent)
+            self.assertEqual(sorted(os.listdir(d)), ["office.bundle"])
+            # As an earlier export's part past this one's: left, not removed.
+            os.rename(out, out + ".2")
+            p = sync(a, "export", "--out", out, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            j = json.loads(p.stdout)
+            self.assertEqual((j["files"], j["removed"], j["left_resend_bundle"]),
+                             ([out], [], out + ".2"))
+            with open(out + ".2", "rb") as f:
+                self.assertEqual(f.read(), resent)
+            p = sync(a, "export", "--out", out)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn(b"left %s.2 as it is: this office PC's --resend export, not one a"
+                          b" plain export replaces" % out.encode(), p.stdout)
+            os.unlink(out + ".2")
+            # --resend again writes over it; a plain export still does not.
+            again = resend()
+            self.assertNotEqual(again, resent)
+            p = sync(a, "export", "--out", out)
+            self.one_line_failure(p, EXIT_OTHER)
+            with open(out, "rb") as f:
+                self.assertEqual(f.read(), again)
+
     def test_bundle_to_office_in_parts(self):
         """More than one file holds (a small bound in the test build) is
         written as FILE, FILE.2, ...: imported in that order every part
