@@ -562,14 +562,21 @@ static int ingest_commit(sqlite3 *db, const hub_node *n, int64_t acked, uint32_t
 	return 0;
 }
 
+/* What the batch did, each entry counted once: applied, skipped as a
+ * replay, quarantined by it; apart from those the entries the hub held in
+ * quarantine before it (a replay of one, or one an import took past the
+ * frame), which the reply reports again (hi_held) but this batch neither
+ * applied nor quarantined; and the conflicts its merges recorded. */
 static void ingest_log(const hub_node *n, uint32_t count, const hub_ingest_result *res)
 {
+	int held = cJSON_GetArraySize(res->hi_held);
+
 	if (res->hi_status == 200 || res->hi_status == 409)
 		log_info("batch from node %s: %u entries, applied %d, skipped %d, "
-			 "quarantined %d, "
+			 "quarantined %d, still quarantined from before %d, "
 			 "conflicts %d, acked %" PRId64 "%s%s",
 			 n->hn_id, count, res->hi_applied, res->hi_skipped,
-			 cJSON_GetArraySize(res->hi_quarantined), res->hi_conflicts,
+			 cJSON_GetArraySize(res->hi_quarantined) - held, held, res->hi_conflicts,
 			 res->hi_acked_seq, res->hi_status == 200 ? "" : ": ",
 			 res->hi_status == 200 ? "" : res->hi_error);
 	else

@@ -1664,6 +1664,40 @@ class SyncNodeTest(OfficeTest):
         self.assertEqual(count(hub, "SELECT count(*) FROM quarantine WHERE node_id=?",
                                a.node_id), 1)
 
+    def test_push_log_counts_held_before_apart(self):
+        """The hub's log line of a push batch counts what the batch did,
+        each entry once: applied, skipped as a replay, quarantined by it;
+        and apart, the entries the hub held in quarantine before it (a
+        replay of one an import took, which the reply reports again), never
+        counted as quarantined by this batch."""
+        hub = self.o.hub()
+        a = self.o.synced_node(hub)
+        saved = self.cut_off(a)
+        checkin(a, "Logged apart")
+        a.stop()
+        rogue_last(a, "office-logged-apart")
+        waiting = pending_by_cli(a)
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "office.bundle")
+            p = sync(a, "export", "--out", out)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            p = hub_tool(hub, "import", out)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(count(hub, "SELECT count(*) FROM quarantine WHERE node_id=?",
+                               a.node_id), 1)
+        # One more the hub quarantines, after the one it holds: the push
+        # replays the bundle's entries and brings this one.
+        rogue_last(a, "office-logged-later")
+        self.network_back(a, saved)
+        p = sync(a, "push")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        line = "batch from node %s: %d entries, applied 0, skipped %d, quarantined 1, " \
+               "still quarantined from before 1, conflicts 0, acked" % (
+                   a.node_id, waiting + 1, waiting - 1)
+        self.assertIn(line, hub.read_log(), hub.read_log()[-1500:])  # (said before the reply)
+        self.assertEqual(count(hub, "SELECT count(*) FROM quarantine WHERE node_id=?",
+                               a.node_id), 2)
+
     def test_export_with_changes_never_over_another_file(self):
         """An export with pending changes writes by the rule the empty
         outbox's follows (test_export_with_an_empty_outbox): only where
