@@ -304,30 +304,43 @@ class SyncNodeTest(OfficeTest):
         changes while the node runs: "today" (/healthz), a check-in's
         visit_date and the zone /healthz shows follow it.  A zone whose date
         differs from Los Angeles's now is chosen (one always does), so the
-        setting's zone cannot pass for the office's."""
+        setting's zone cannot pass for the office's.  Every day is the
+        daemons' (the date of the clock a /healthz gives, in a zone), not
+        the machine's: a node (or a test clock) a day or a minute off the
+        machine's near midnight still agrees with itself."""
         import datetime
         import zoneinfo
 
-        def date_in(tz):
-            return datetime.datetime.now(zoneinfo.ZoneInfo(tz)).date().isoformat()
+        def date_at(ms, tz):
+            """The date in tz at a daemon's clock reading (/healthz time_ms)."""
+            return datetime.datetime.fromtimestamp(ms / 1000.0, zoneinfo.ZoneInfo(tz)).date() \
+                .isoformat()
+
+        def clock(daemon):
+            return daemon.get("/healthz").json()["time_ms"]
 
         def other_zone():
+            # By the hub's clock (the nodes keep it too), at least ten
+            # minutes before the next midnight of Los Angeles (office_day
+            # waits when it is nearer) and of the zone: either would change
+            # whether their dates differ during the test's steps.
+            la = harness.office_day(hub, span=600)
+            now = clock(hub)
             for tz in ("America/New_York", "Pacific/Kiritimati", "Pacific/Pago_Pago"):
-                now = datetime.datetime.now(zoneinfo.ZoneInfo(tz))
-                # (not within ten minutes of its midnight: the test's own steps)
-                if (date_in(tz) != date_in(harness.OFFICE_TZ) and
-                        10 <= now.hour * 60 + now.minute <= 24 * 60 - 10):
+                t = datetime.datetime.fromtimestamp(now / 1000.0, zoneinfo.ZoneInfo(tz))
+                if date_at(now, tz) != la and 10 <= t.hour * 60 + t.minute <= 24 * 60 - 10:
                     return tz
             self.fail("no zone whose date differs from Los Angeles's now")
 
         def follows(node, tz):
             h = wait_for(lambda: node.get("/healthz").json()["timezone"] == tz and
                          node.get("/healthz").json(), what="the node in " + tz)
-            self.assertEqual(h["today"], date_in(tz), h)
-            self.assertNotEqual(h["today"], date_in(harness.OFFICE_TZ), h)
+            self.assertEqual(h["today"], date_at(h["time_ms"], tz), h)
+            self.assertNotEqual(h["today"], date_at(h["time_ms"], harness.OFFICE_TZ), h)
+            before = clock(node)
             cid = checkin(node, "Zona Horaria")
-            self.assertEqual(count(node, "SELECT visit_date FROM checkins WHERE id=?", cid),
-                             date_in(tz))
+            self.assertIn(count(node, "SELECT visit_date FROM checkins WHERE id=?", cid),
+                          (date_at(before, tz), date_at(clock(node), tz)))
 
         hub = self.o.hub()
         token = harness.admin_token(hub)
@@ -349,7 +362,8 @@ class SyncNodeTest(OfficeTest):
         set_zone(harness.OFFICE_TZ)
         wait_for(lambda: node.get("/healthz").json()["timezone"] == harness.OFFICE_TZ,
                  what="the node back in " + harness.OFFICE_TZ)
-        self.assertEqual(node.get("/healthz").json()["today"], date_in(harness.OFFICE_TZ))
+        h = node.get("/healthz").json()
+        self.assertEqual(h["today"], date_at(h["time_ms"], harness.OFFICE_TZ), h)
         set_zone(zone)
         follows(node, zone)
         # A node whose settings name another zone: the hub's wins, and the
@@ -360,7 +374,8 @@ class SyncNodeTest(OfficeTest):
         other.start()
         wait_for(lambda: other.get("/healthz").json()["timezone"] == zone,
                  what="the second node in " + zone)
-        self.assertEqual(other.get("/healthz").json()["today"], date_in(zone))
+        h = other.get("/healthz").json()
+        self.assertEqual(h["today"], date_at(h["time_ms"], zone), h)
         time.sleep(1)  # (more sync cycles)
         said = "the setting timezone = America/Denver is not the time zone %s set at the hub" % zone
         self.assertEqual(other.read_log().count(said), 1, other.read_log()[-2000:])
