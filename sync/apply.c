@@ -28,7 +28,9 @@
  * held whole: nothing of it is taken, neither its stamp nor a column
  * clock.  Where the row is a record once final (TD_FINAL_RECORD: a closed
  * work item), any edit that crossed the final state is held whole so, each
- * of its values a conflict naming that state.  An edit
+ * of its values the hub does not hold a conflict naming that state (a
+ * second office's close: "closed at two offices"), and a soft delete that
+ * crossed it is not taken, its conflict naming the state too.  An edit
  * beats a delete in either order: a DELETE whose old values no longer match
  * keeps the row; an UPDATE of a deleted row resurrects it from its
  * tombstone.  Both record a conflict on column "*deleted*".  An edit of an
@@ -638,7 +640,8 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 	char tomb_hlc[128] = "";
 	const char *lh, *rh, *base;
 	int rc, resurrect = 0, changed = 0, soft = SOFT_NONE, sp = 0, hold, crossed_record = 0;
-	char why[128];
+	int crossed_final;
+	char why[160], delete_why[160] = "";
 	int conflicts_before = a->ax_res->conflicts;
 
 	rc = sync__row_load(a, tc, id, &cur);
@@ -687,23 +690,43 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 	/* A row whose final column moves with its others (td_final_holds 1):
 	 * a change the final value refuses is held whole.  A row that is a
 	 * record once final (TD_FINAL_RECORD): an edit that crossed its final
-	 * state is held whole, but a soft delete alone, the reason naming the
-	 * state (an edit of the row as the hub has it is the validator's). */
+	 * state is held whole, the reason naming the state (an edit of the row
+	 * as the hub has it is the validator's); values equal to the hub's
+	 * are no conflict (merge_col), so of a second office's close of the
+	 * item only what differs (who and when closed it, a field changed with
+	 * it) is kept, the reason saying it was closed twice.  A soft delete
+	 * alone is merged as every soft delete is (an edit beats a delete:
+	 * the close is an edit the deleting office had not seen), its
+	 * "*deleted*" conflict naming the state. */
 	hold = td->td_final_holds == 1 && ts->ts_final >= 0 && nv[ts->ts_final] != NULL &&
 	       schema_final(td, sync__val_text(cur.rw_v[ts->ts_final])) &&
 	       !sync__val_eq(cur.rw_v[ts->ts_final], nv[ts->ts_final]);
-	if (td->td_final_holds == TD_FINAL_RECORD && ts->ts_final >= 0 && !resurrect &&
-	    base != NULL && strcmp(base, lh) != 0 &&
-	    schema_final(td, sync__val_text(cur.rw_v[ts->ts_final]))) {
+	crossed_final = td->td_final_holds == TD_FINAL_RECORD && ts->ts_final >= 0 && !resurrect &&
+			base != NULL && strcmp(base, lh) != 0 &&
+			schema_final(td, sync__val_text(cur.rw_v[ts->ts_final]));
+	if (crossed_final) {
+		const char *state = sync__val_text(cur.rw_v[ts->ts_final]);
+
 		for (int i = 0; !crossed_record && i < ts->ts_ncol; i++)
 			crossed_record = nv[i] != NULL && i != ts->ts_hlc && i != ts->ts_soft_del &&
 					 i != ts->ts_soft_seen;
+		if (crossed_record && nv[ts->ts_final] != NULL &&
+		    schema_final(td, sync__val_text(nv[ts->ts_final])))
+			snprintf(why, sizeof why, "closed at two offices (%s %s): the close that reached"
+						  " the hub first stands, this office's is kept here",
+				 td->td_final_col, state);
+		else if (crossed_record)
+			snprintf(why, sizeof why, "the office's edit crossed the record's final state"
+						  " (%s %s): a final record is not edited",
+				 td->td_final_col, state);
+		else
+			snprintf(delete_why, sizeof delete_why,
+				 "the office's delete crossed the record's final state (%s %s): the"
+				 " record stays; delete it again if it should go",
+				 td->td_final_col, state);
 		if (crossed_record) {
 			/* (nothing of it taken: not a delete, nor a revival) */
 			soft = SOFT_NONE;
-			snprintf(why, sizeof why, "the office's edit crossed the record's final state"
-						  " (%s %s): a final record is not edited",
-				 td->td_final_col, sync__val_text(cur.rw_v[ts->ts_final]));
 			a->ax_why = why;
 			hold = 1;
 		}
@@ -760,9 +783,12 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 		goto out;
 	}
 	/* The soft delete's side of it, as a DELETE's would be recorded. */
-	if (soft == SOFT_KEEP &&
-	    (rc = conflict_deleted(a, tc, merged, id, 0, lh, rh)) != A_OK)
-		goto out;
+	if (soft == SOFT_KEEP) {
+		a->ax_why = delete_why[0] ? delete_why : NULL;
+		if ((rc = conflict_deleted(a, tc, merged, id, 0, lh, rh)) != A_OK)
+			goto out;
+		a->ax_why = NULL;
+	}
 	if (soft == SOFT_REVIVE) {
 		char ch[128];
 

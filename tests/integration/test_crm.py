@@ -808,6 +808,75 @@ class CrmReplicationTest(harness.TwoOffices):
         r = self.a.request("PATCH", API + "/work-items/" + w["id"], body={"description": "Call HR"})
         self.assertEqual((r.status, r.json()["field"]), (409, "description"), r.body)
 
+    def test_a_work_item_closed_at_two_offices_and_a_delete_across_a_close(self):
+        e = self.api(self.a, "POST", "/employers", {
+            "company_name": "Closed Twice Creamery", "zip": "95620", "city": "Dixon"}, 201)
+        w = self.api(self.a, "POST", "/work-items", {
+            "category_id": "crm-cat-follow-up", "description": "Job fair booth",
+            "employer_id": e["id"], "due_date": "2026-12-01"}, 201)
+        w2 = self.api(self.a, "POST", "/work-items", {
+            "category_id": "crm-cat-follow-up", "description": "Duplicate entry",
+            "employer_id": e["id"]}, 201)
+        self.settle(self.a)
+        self.assertEqual(self.api(self.b, "GET", "/work-items/" + w2["id"], status=200)["status"], "New")
+
+        self.offline()
+        try:
+            # Both offices close the first item; B re-dates it with its
+            # close and adds its closing note.  A closes the second item,
+            # which B, not knowing, deletes as it saw it, open.
+            a_closed = self.api(self.a, "PATCH", "/work-items/" + w["id"], {"status": "Closed"}, 200)
+            self.api(self.a, "PATCH", "/work-items/" + w2["id"], {"status": "Closed"}, 200)
+            b_closed = self.api(self.b, "PATCH", "/work-items/" + w["id"],
+                                {"status": "Closed", "due_date": "2026-12-24"}, 200)
+            self.api(self.b, "POST", "/work-items/%s/notes" % w["id"], {"body": "Closed: two hired"}, 201)
+            self.api(self.b, "DELETE", "/work-items/" + w2["id"], status=200)
+        finally:
+            # A's changes reach the hub first: B (whose background sync
+            # could push first) is stopped until they have.
+            self.b.stop()
+            self.online()
+            try:
+                self.sync(self.a, "push")
+            finally:
+                self.b.start()
+                harness.login(self.b)
+        q0 = self.hub_row("SELECT count(*) FROM quarantine")[0]
+        self.settle(self.b)
+        self.assertEqual(self.hub_row("SELECT count(*) FROM quarantine")[0], q0)
+
+        # The first close stands.  Of B's, the values equal to A's (the
+        # status; who closed it, when one person closed it at both) are no
+        # conflict; what differs is kept, once a value, saying it was closed
+        # twice; B's note is kept.  B's delete does not hide the record A
+        # closed (an edit beats a delete): a conflict naming the close.
+        differs = {"closed_at", "due_date"} | (
+            {"closed_by"} if a_closed["closed_by"] != b_closed["closed_by"] else set())
+        for node in (self.a, self.b):
+            x = self.api(node, "GET", "/work-items/" + w["id"], status=200)
+            self.assertEqual((x["status"], x["closed_at"], x["closed_by"], x["due_date"]),
+                             ("Closed", a_closed["closed_at"], a_closed["closed_by"], "2026-12-01"),
+                             node.name)
+            c = self.conflicts(node, "work_items", w["id"])
+            self.assertEqual(set(c), differs, node.name)
+            for col, k in c.items():
+                self.assertEqual((k["winner"], json.loads(k["remote_value"])), ("local", b_closed[col]))
+                self.assertEqual(k["reason"], "closed at two offices (status Closed): the close that"
+                                              " reached the hub first stands, this office's is kept here")
+            self.assertIn("Closed: two hired", [n["body"] for n in x["notes"]], node.name)
+            y = self.api(node, "GET", "/work-items/" + w2["id"], status=200)
+            self.assertEqual((y["status"], y["deleted"]), ("Closed", 0), node.name)
+            c2 = self.conflicts(node, "work_items", w2["id"])
+            self.assertEqual(set(c2), {"*deleted*"}, node.name)
+            self.assertEqual((c2["*deleted*"]["winner"], c2["*deleted*"]["reason"]),
+                             ("local", "the office's delete crossed the record's final state"
+                                       " (status Closed): the record stays; delete it again if it"
+                                       " should go"), node.name)
+        # Meant, the delete is made again, now of the closed item.
+        self.api(self.b, "DELETE", "/work-items/" + w2["id"], status=200)
+        self.settle(self.b)
+        self.assertEqual(self.hub_row("SELECT deleted FROM work_items WHERE id=?", w2["id"])[0], 1)
+
     def test_same_employer_created_in_two_offices_is_flagged_not_merged(self):
         self.offline()
         try:

@@ -1225,6 +1225,94 @@ static void test_work_item_merge_and_closed_is_final(void **state)
 	sqlite3_close(hub);
 }
 
+/* Two offices close one item, and a third change crosses a close: an
+ * office's delete of the item it saw open. */
+static void test_work_item_closed_twice_and_deleted_across_the_close(void **state)
+{
+	sqlite3 *hub = open_db(1), *a = open_db(0), *b = open_db(0);
+	static const char wi3[] = "0190a000-0000-7000-8000-00000000c104",
+			  wi4[] = "0190a000-0000-7000-8000-00000000c105";
+	char expr[2048];
+	st_pushed p;
+	char *sql;
+
+	(void)state;
+	sync_set_validator(crm_hub_validate_row);
+	model_set_change_probe(sync_change_sets);
+	model_set_was_probe(sync_change_was);
+	model_set_conflict_recorder(sync_record_conflict);
+	node_write(a, "000000000990.0000.nodeA", insert_lead, LEAD, "Acme Tools, Inc.", "acme tools",
+		   "MKTACMETOOLS0001", DEMO_OFFICE, "000000000990.0000.nodeA");
+	node_write(a, "000000001000.0000.nodeA", insert_wi, wi3, LEAD, "000000001000.0000.nodeA");
+	node_write(a, "000000001001.0000.nodeA", insert_wi, wi4, LEAD, "000000001001.0000.nodeA");
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 3);
+	/* (B pulled both items) */
+	sql = sqlite3_mprintf(insert_wi, wi3, LEAD, "000000001000.0000.nodeA");
+	assert_int_equal(db_exec(b, sql), 0);
+	sqlite3_free(sql);
+	sql = sqlite3_mprintf(insert_wi, wi4, LEAD, "000000001001.0000.nodeA");
+	assert_int_equal(db_exec(b, sql), 0);
+	sqlite3_free(sql);
+	/* A closes the first item; B, offline, closes it too, re-dated, and
+	 * adds its closing note.  The first close to reach the hub stands; of
+	 * B's, the values equal to the hub's (the status) are no conflict, and
+	 * what differs (who and when closed it, the due date) is kept, each
+	 * value once, the reason saying it was closed twice; the note goes. */
+	node_write(a, "000000005000.0000.nodeA",
+		   "UPDATE work_items SET status='Closed', closed_at=5000, closed_by='demo-staff',"
+		   " updated_hlc='000000005000.0000.nodeA' WHERE id=%Q", wi3);
+	node_write(b, "000000005100.0000.nodeB",
+		   "UPDATE work_items SET status='Closed', closed_at=5100, closed_by='staff-b',"
+		   " due_date='2026-03-25', updated_hlc='000000005100.0000.nodeB' WHERE id=%Q", wi3);
+	node_write(b, "000000005110.0000.nodeB",
+		   "INSERT INTO work_item_notes(id, work_item_id, staff_id, body, created_at)"
+		   " VALUES('0190a000-0000-7000-8000-00000000c1b1',%Q,'demo-staff','Closed: hired two',5110)",
+		   wi3);
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
+	p = st_push(hub, b, &scope_b);
+	assert_int_equal(p.applied, 2);
+	assert_int_equal(p.quarantined, 0);
+	assert_string_equal(q_text(hub, "SELECT status || ' ' || closed_at || ' ' || closed_by || ' ' || due_date"
+					" FROM work_items WHERE id=?", wi3),
+			    "Closed 5000 demo-staff 2026-03-10");
+	assert_string_equal(q_text(hub, "SELECT group_concat(column_name || '=' || json_extract(remote_value, '$')"
+					" || ' ' || winner, ', ') FROM (SELECT * FROM conflicts WHERE row_id=?"
+					" ORDER BY column_name)", wi3),
+			    "closed_at=5100 local, closed_by=staff-b local, due_date=2026-03-25 local");
+	assert_int_equal(db_int_bound(hub, -1, "SELECT count(*) FROM conflicts WHERE row_id=?1 AND reason="
+						"'closed at two offices (status Closed): the close that reached"
+						" the hub first stands, this office''s is kept here'", "t", wi3), 3);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM work_item_notes WHERE body='Closed: hired two'", -1), 1);
+	/* A closes the second item; B, offline, deletes it as it saw it, open
+	 * (its witness, as the office's route sends it).  An edit beats a
+	 * delete: the closed record stays, the delete a conflict naming the
+	 * close, not lost, not quarantined. */
+	node_write(a, "000000006000.0000.nodeA",
+		   "UPDATE work_items SET status='Closed', closed_at=6000, closed_by='demo-staff',"
+		   " updated_hlc='000000006000.0000.nodeA' WHERE id=%Q", wi4);
+	assert_int_equal(schema_soft_seen_expr(b, "work_items", expr, sizeof expr), 0);
+	node_write(b, "000000006100.0000.nodeB",
+		   "UPDATE work_items SET deleted=1, deleted_seen=%s, updated_hlc='000000006100.0000.nodeB'"
+		   " WHERE id=%Q", expr, wi4);
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
+	p = st_push(hub, b, &scope_b);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.quarantined, 0);
+	assert_string_equal(q_text(hub, "SELECT status || ' ' || deleted FROM work_items WHERE id=?", wi4),
+			    "Closed 0");
+	assert_string_equal(q_text(hub, "SELECT column_name || ' ' || winner || ': ' || reason FROM conflicts"
+					" WHERE row_id=?", wi4),
+			    "*deleted* local: the office's delete crossed the record's final state"
+			    " (status Closed): the record stays; delete it again if it should go");
+	model_set_conflict_recorder(NULL);
+	model_set_was_probe(NULL);
+	model_set_change_probe(NULL);
+	sync_set_validator(NULL);
+	sqlite3_close(a);
+	sqlite3_close(b);
+	sqlite3_close(hub);
+}
+
 static void test_duplicate_employers_flagged_at_hub(void **state)
 {
 	sqlite3 *hub = open_db(1), *a = open_db(0), *b = open_db(0);
@@ -1785,6 +1873,7 @@ TU_MAIN(cmocka_unit_test(test_normalize),
 	    cmocka_unit_test(test_batch_no_flag_for_a_lead_closed_first),
 	    cmocka_unit_test(test_batch_notes_of_a_merged_lead_grouped_again),
 	cmocka_unit_test(test_work_item_merge_and_closed_is_final),
+	cmocka_unit_test(test_work_item_closed_twice_and_deleted_across_the_close),
 	cmocka_unit_test(test_duplicate_employers_flagged_at_hub),
 	cmocka_unit_test(test_hub_refuses_bad_crm_rows),
 	cmocka_unit_test(test_attach_rule),
