@@ -378,7 +378,8 @@ typedef struct kept_col {
  * the domain check of the edited row as a whole (an office's edit of
  * several fields that only hold together, a ZIP and its zip5, is checked
  * as the office made it), and the SSN key check of a push
- * (hub_keys_note_row).  0; 1 with why set (the edit is refused); -1 on
+ * (hub_keys_note_row).  0; 1 with why set (the edit is refused); 2 with
+ * why set (the row's state refuses it: a closed work item's field); -1 on
  * a database error.  Runs inside the caller's transaction. */
 static int conflict_edit(hub *h, const char *tbl, const char *id, const kept_col *kc, int n,
 			 const char *hlc_now, char *why, size_t wn)
@@ -399,6 +400,31 @@ static int conflict_edit(hub *h, const char *tbl, const char *id, const kept_col
 		return 1;
 	}
 	has_hlc = cJSON_GetObjectItem(row, "updated_hlc") != NULL;
+	/* A closed work item is a record of work done: a value kept changes
+	 * none of its columns but those an office's edit of it may still set,
+	 * the hub validator's rule (which, outside a push, cannot tell the row
+	 * it met: model_change_was).  The close itself is not undone either. */
+	if (strcmp(tbl, "work_items") == 0 && json_str(row, "status") &&
+	    strcmp(json_str(row, "status"), CRM_WI_CLOSED) == 0)
+		for (int k = 0; k < n; k++) {
+			const cJSON *now = cJSON_GetObjectItemCaseSensitive(row, kc[k].kc_col);
+			int same;
+
+			if (crm_wi_closed_may_set(kc[k].kc_col))
+				continue;
+			if ((v = json_of_text(kc[k].kc_value)) == NULL) {
+				cJSON_Delete(row);
+				return -1;
+			}
+			same = now != NULL && cJSON_Compare(v, now, 1);
+			cJSON_Delete(v);
+			if (!same) {
+				cJSON_Delete(row);
+				snprintf(why, wn, "this work item is closed, a record of work done: its %s"
+						  " is not changed (keep its current value)", kc[k].kc_col);
+				return 2;
+			}
+		}
 	/* The edited row, as a node would send it, through the domain rules. */
 	for (int k = 0; k < n; k++) {
 		v = json_of_text(kc[k].kc_value);
@@ -749,7 +775,7 @@ static route_rc conflict_resolve(route_call *a)
 		rc = conflict_edit(h, tbl, json_str(c, "row_id"), kc, n, ts, why, sizeof why);
 		if (rc != 0) {
 			if (rc > 0)
-				ret = route_fail(a, 422, "keep", "%s", why);
+				ret = route_fail(a, rc == 2 ? 409 : 422, "keep", "%s", why);
 			goto out;
 		}
 	}

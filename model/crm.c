@@ -954,6 +954,14 @@ static int check_service(sqlite3 *db, const cJSON *row, char *reason, size_t n)
  * notes are rows of their own (work_item_notes). */
 static const char *const wi_closed_may[] = {"deleted", "deleted_seen", "updated_hlc"};
 
+int crm_wi_closed_may_set(const char *col)
+{
+	for (size_t i = 0; i < sizeof wi_closed_may / sizeof wi_closed_may[0]; i++)
+		if (strcmp(col, wi_closed_may[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static int check_work_item(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)
 {
 	const char *assignee = jstr(row, "assignee_id"), *was;
@@ -970,15 +978,10 @@ static int check_work_item(sqlite3 *db, int op, const cJSON *row, char *reason, 
 	    strcmp(was, CRM_WI_CLOSED) == 0) {
 		const cJSON *c;
 
-		cJSON_ArrayForEach(c, row) {
-			size_t i = 0, nmay = sizeof wi_closed_may / sizeof wi_closed_may[0];
-
-			while (i < nmay && strcmp(c->string, wi_closed_may[i]) != 0)
-				i++;
-			if (i == nmay && model_change_sets(c->string))
+		cJSON_ArrayForEach(c, row)
+			if (!crm_wi_closed_may_set(c->string) && model_change_sets(c->string))
 				REFUSE("work_items: a closed work item is a record of work done: its %s"
 				       " is not changed", c->string);
-		}
 	}
 	/* (the office's routes make it New or In Progress; closing is an edit,
 	 * with who and when) */

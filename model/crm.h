@@ -272,6 +272,14 @@ int crm_valid_wi_status(const char *s);
  * never reopens one).  Same status is allowed (no change). 0 when allowed. */
 int crm_wi_transition(const char *from, const char *to);
 /*
+ * A closed work item is a record of work done: 1 when an edit of one may
+ * still set column col (the soft delete, its witness, the stamp), else 0.
+ * The one rule of the hub's validator (an office's edit of an item the hub
+ * holds closed is quarantined) and of the console's resolution of a
+ * conflict (a value kept is refused, 409).
+ */
+int crm_wi_closed_may_set(const char *col);
+/*
  * Assignment: only to active members of the CRM work group.  exists = the
  * staff row was found.  0 when allowed, else -1 with msg.
  */

@@ -147,6 +147,45 @@ class ConsoleApi(unittest.TestCase):
         self.assertEqual(r.status, 200, r.body)
         self.assertEqual(self.hub_sql("SELECT exit_date FROM participants WHERE id=?", pid)[0][0], "2026-06-03")
 
+    def test_a_closed_work_item_keeps_its_fields(self):
+        """A closed work item is a record of work done: a resolution that
+        would change one of its fields, or reopen it, is refused (409,
+        naming the field) - the hub validator's rule, which outside a push
+        cannot tell the row it met; the fields a closed item still takes
+        (its delete) are kept."""
+        self.hub_sql("INSERT INTO work_items(id, category_id, priority_id, status, due_date, description,"
+                     " created_at, closed_at, closed_by, deleted, updated_hlc) VALUES('wi-c1',"
+                     " 'crm-cat-follow-up', 'crm-pri-normal', 'Closed', '2026-12-01', 'Called', 1, 5000,"
+                     " 'demo-staff', 0, '')")
+        now = int(time.time() * 1000)
+        for cid, col, base, local, remote in (
+                ("c-w1", "description", '"Call"', '"Called"', '"Call twice"'),
+                ("c-w2", "status", '"New"', '"Closed"', '"In Progress"'),
+                ("c-w3", "closed_at", "null", "5000", "5100"),
+                ("c-w4", "due_date", '"2026-12-01"', '"2026-12-01"', '"2026-12-24"'),
+                ("c-w5", "deleted", "0", "0", "1")):
+            self.hub_sql("INSERT INTO conflicts(id, tbl, row_id, column_name, base_value, local_value,"
+                         " remote_value, winner, node_id, origin_seq, created_at, updated_hlc)"
+                         " VALUES(?, 'work_items', 'wi-c1', ?, ?, ?, ?, 'local', 'node-x', ?, ?, '')",
+                         cid, col, base, local, remote, 7 if cid in ("c-w1", "c-w4") else 8, now)
+        row = "SELECT status, description, closed_at, due_date, deleted FROM work_items WHERE id='wi-c1'"
+        for cid, keep, col in (("c-w1", "office", "description"), ("c-w1", "base", "description"),
+                               ("c-w1", "office_edit", "description"), ("c-w2", "office", "status"),
+                               ("c-w3", "office", "closed_at")):
+            r = self.admin("POST", "/api/v1/conflicts/%s/resolve" % cid, {"keep": keep})
+            self.assertEqual((r.status, r.json().get("field")), (409, "keep"), (cid, keep, r.body))
+            self.assertEqual(r.json()["error"], "this work item is closed, a record of work done: its %s"
+                                                " is not changed (keep its current value)" % col)
+        self.assertEqual(tuple(self.hub_sql(row)[0]), ("Closed", "Called", 5000, "2026-12-01", 0))
+        self.assertEqual(self.hub_sql("SELECT count(*) FROM conflicts WHERE row_id='wi-c1'"
+                                      " AND resolved_at IS NULL")[0][0], 5)
+        # The hub's value (what it holds) and the current one are kept; so
+        # is a delete, which a closed item still takes.
+        for cid, keep in (("c-w1", "hub"), ("c-w2", "current"), ("c-w3", "hub"), ("c-w5", "office")):
+            r = self.admin("POST", "/api/v1/conflicts/%s/resolve" % cid, {"keep": keep})
+            self.assertEqual(r.status, 200, (cid, r.body))
+        self.assertEqual(tuple(self.hub_sql(row)[0]), ("Closed", "Called", 5000, "2026-12-01", 1))
+
     def test_office_edit_kept_whole(self):
         """An office edit whose fields only hold together (a ZIP and its
         zip5) left a conflict on each: one field alone breaks the rule and
