@@ -543,7 +543,8 @@ class CrmReplicationTest(harness.TwoOffices):
     both offices keep working on what they last pulled, then push and pull
     with outpost-sync once it is back.  The nodes' own background sync may
     run too; nothing asserted here depends on who pushes first except where
-    the test pushes explicitly in a chosen order."""
+    the test chooses the order, and holds the other office's background sync
+    back meanwhile (online_first)."""
 
     # signed in once enrolled: a sign-in before enrollment would be audited
     # under the stand-alone office, outside office B's scope
@@ -555,6 +556,18 @@ class CrmReplicationTest(harness.TwoOffices):
 
     def online(self):
         self.hub.start()
+
+    def online_first(self, first, held):
+        """The hub back, and first's changes pushed to it before held's:
+        held, whose background sync could push first, is stopped until
+        they are in, then started and signed in again."""
+        held.stop()
+        self.online()
+        try:
+            self.sync(first, "push")
+        finally:
+            held.start()
+            login(held)
 
     def settle(self, *order):
         """Push in the given order, then pull everywhere (push again first if a
@@ -760,7 +773,7 @@ class CrmReplicationTest(harness.TwoOffices):
                      {"due_date": "2026-12-15", "status": "Closed"}, 200)
             self.api(self.b, "PATCH", "/work-items/" + w2["id"], {"due_date": "2026-12-20"}, 200)
         finally:
-            self.online()
+            self.online_first(self.b, self.a)
         self.assertGreater(self.row_hlc(self.b, "work_items", w["id"]),
                            self.row_hlc(self.a, "work_items", w["id"]), "the close is the later edit")
         # The close reaches the hub first; the older In Progress must not
@@ -832,15 +845,7 @@ class CrmReplicationTest(harness.TwoOffices):
             self.api(self.b, "POST", "/work-items/%s/notes" % w["id"], {"body": "Closed: two hired"}, 201)
             self.api(self.b, "DELETE", "/work-items/" + w2["id"], status=200)
         finally:
-            # A's changes reach the hub first: B (whose background sync
-            # could push first) is stopped until they have.
-            self.b.stop()
-            self.online()
-            try:
-                self.sync(self.a, "push")
-            finally:
-                self.b.start()
-                harness.login(self.b)
+            self.online_first(self.a, self.b)
         q0 = self.hub_row("SELECT count(*) FROM quarantine")[0]
         self.settle(self.b)
         self.assertEqual(self.hub_row("SELECT count(*) FROM quarantine")[0], q0)
