@@ -228,8 +228,9 @@ int crm_jobs_hub_validate_row(sqlite3 *db, const char *tbl, int op, const struct
 /* For crm.c's hub checks (0, or -1 with reason): a vetting result's vetter
  * and reason; a recruiting-only code on a lead, or (new, not a correction
  * keeping its code) on an employer pending vetting; a Job Order work item on
- * a lead, or on an employer pending vetting a new one (op SQLITE_INSERT) or
- * one an edit makes so (it sets category_id or employer_id: model_change_sets). */
+ * a lead or on an employer pending vetting, a new one (op SQLITE_INSERT) or
+ * one an edit makes so (it sets category_id or employer_id: model_change_sets;
+ * the other edits of one made before the rules go through). */
 int crm__hub_check_vetting(sqlite3 *db, const struct cJSON *row, char *reason, size_t n);
 int crm__hub_check_recruiting_service(sqlite3 *db, const struct cJSON *row, char *reason, size_t n);
 int crm__hub_check_job_order_item(sqlite3 *db, int op, const struct cJSON *row, char *reason,

@@ -220,6 +220,13 @@ int crm__hub_check_job_order_item(sqlite3 *db, int op, const cJSON *row, char *r
 
 	if (emp == NULL || json_str(row, "category_id") == NULL)
 		return 0;
+	/* Judged when an item becomes one: a new one, or an edit that sets the
+	 * category or the employer (as the office's PATCH holds: resending the
+	 * value it has is no change).  Another edit of an item made before
+	 * these rules (a due date, a description, its status ...) goes
+	 * through, whoever the employer is. */
+	if (op != SQLITE_INSERT && !model_change_sets("category_id") && !model_change_sets("employer_id"))
+		return 0;
 	rc = db_text(db, "SELECT name FROM work_item_categories WHERE id=?",
 		     json_str(row, "category_id"), cat, sizeof cat);
 	if (rc < 0)
@@ -231,11 +238,7 @@ int crm__hub_check_job_order_item(sqlite3 *db, int op, const cJSON *row, char *r
 		CANNOT_CHECK("work_items: cannot read employers");
 	if (rc == 0 && strcmp(type, CRM_RECRUITING) != 0)
 		REFUSE("work_items: a Job Order work item is for recruiting employers only");
-	/* A new one, or an edit that makes an item one: it sets the category
-	 * or the employer (as the office's PATCH holds).  Another edit of an
-	 * item made before this rule goes through. */
-	if (rc == 0 && (op == SQLITE_INSERT || model_change_sets("category_id") ||
-			model_change_sets("employer_id")))
+	if (rc == 0)
 		return refuse_unvetted(db, "work_items", emp, CRM_VETTED_WORK_ITEM, NULL, reason, n);
 	return 0;
 }

@@ -264,7 +264,8 @@ static int check_employer_link(node *n, const char *id, json_err *e)
 }
 
 /* A "Job Order" work item linked to a marketing lead (WSIN15-21: "Marketing
- * Lead employers do not have access to post job orders"): 0, or -1 with e set. */
+ * Lead employers do not have access to post job orders"), when an item
+ * becomes one (wi_refs' callers say when): 0, or -1 with e set. */
 static int check_job_order_link(node *n, const char *cat, const char *emp, json_err *e)
 {
 	char name[128] = "", type[16] = "";
@@ -344,7 +345,8 @@ static int wi_fields(route_call *a, int create, wi_in *w)
 /*
  * The references of a work item's fields (category, priority, employer,
  * assignee) and the job-order rule on cat and emp, the values the item
- * will have; every error collected.  The rule is checked once category and
+ * will have (cat NULL: an edit that does not make it one, not judged);
+ * every error collected.  The rule is checked once category and
  * employer are sound, or (whole) only when nothing else is wrong.  0, or -1.
  */
 static int wi_refs(route_call *a, const wi_in *w, const char *cat, const char *emp, int whole)
@@ -531,11 +533,17 @@ static route_rc patch_work_item(route_call *a)
 		const char *cat = ed.w.cat ? ed.w.cat : json_str(cur, "category_id");
 		const char *emp = ed.has_emp ? ed.w.emp : json_str(cur, "employer_id");
 		const char *was = json_str(cur, "employer_id"), *was_cat = json_str(cur, "category_id");
+		/* The job-order rules (a lead's, the vetting's) judge an edit
+		 * that makes the item one: it sets the category or the employer
+		 * link (resending the value it has is no change), as the hub
+		 * holds (crm__hub_check_job_order_item).  The other edits of an
+		 * item made before the rules go through. */
+		int makes = (ed.w.cat && (was_cat == NULL || strcmp(ed.w.cat, was_cat) != 0)) ||
+			    (ed.has_emp && emp && (was == NULL || strcmp(emp, was) != 0));
 
-		if (wi_refs(a, &ed.w, cat, emp, 1) != 0)
+		if (wi_refs(a, &ed.w, makes ? cat : NULL, emp, 1) != 0)
 			rr = ROUTE_BAD;
-		else if ((ed.w.cat && (was_cat == NULL || strcmp(ed.w.cat, was_cat) != 0)) ||
-			 (ed.has_emp && emp && (was == NULL || strcmp(emp, was) != 0)))
+		else if (makes)
 			rr = job_order_item_vetted(a, cat, emp);
 	}
 	if (rr == ROUTE_OK && wi_edit_store(a, id, &ed, json_str(cur, "status")) != 0)

@@ -9,7 +9,7 @@
 // work item (in the add form and an item's dialog), a referral to a job
 // order it had before the rule; a Job Order item it had already keeps its
 // category (shown as the item's own, not offered afresh) and its other
-// fields are edited; once WSB staff have vetted the employer on its
+// fields are edited, as does one a marketing lead had before the rule; once WSB staff have vetted the employer on its
 // summary, the item dialog offers Job Order and saving it works.  axe-core
 // (WCAG 2.1 AA) clean on the pages.
 import { execFileSync } from 'node:child_process';
@@ -156,6 +156,45 @@ export const tests = [
     await rep.waitForFunction(() => !document.getElementById('wi-dlg').open);
     const r = await node.api(`/api/v1/crm/work-items/${legacy}`);
     assert(r.status === 200 && r.json.due_date === meta.today && r.json.category_id === 'crm-cat-job-order' && r.json.notes.length === 1,
+      'the edit and the note were saved, the category kept: ' + JSON.stringify(r.json));
+  }, { viewport: { width: 1200, height: 900 } })],
+
+  ['a Job Order item a marketing lead had before the rule keeps its category; its other edits are saved', () => withSignedInNode(async (node, rep) => {
+    let r = await node.api('/api/v1/crm/employers', {
+      company_name: 'Golf Bakery', zip: '95814', street: '9 J St', city: 'Sacramento',
+      phone: '(916) 555-0133', industry: '3118', contacts: [{ name: 'Gil Ortiz', kind: 'primary' }],
+    });
+    assert(r.status === 201 && r.json.account_type === 'lead', 'lead created: ' + JSON.stringify(r.json));
+    const emp = r.json.id;
+    // Written as it was (the node makes none for a lead now).
+    const meta = (await node.api('/api/v1/crm/meta')).json;
+    const legacy = '0190a000-0000-7000-8000-0000000c0b02';
+    execFileSync('sqlite3', [join(node.data, 'node.db'), '.timeout 5000',
+      `INSERT INTO work_items(id, employer_id, category_id, priority_id, status, description, assignee_id,
+         created_by, office_id, created_at, updated_hlc)
+       VALUES('${legacy}', '${emp}', 'crm-cat-job-order', 'crm-pri-normal', 'New', 'Post a baker job',
+         '${meta.me.id}', '${meta.me.id}', 'demo-office', 0, '')`]);
+    // Its dialog: Job Order stays the item's category, not offered afresh,
+    // and says why; its other fields are edited and saved.
+    await openItem(rep, node, legacy, emp);
+    await rep.locator('#e-category-why:not([hidden])').waitFor();
+    const kept = await rep.textContent('#e-category-why');
+    assert(kept.includes('Job Order item already') && kept.includes('marketing leads do not post job orders'),
+      'the dialog says the item keeps it, and why no new one: ' + kept);
+    const jo = rep.locator('#e-category_id option[value="crm-cat-job-order"]');
+    assert(await jo.isDisabled(), 'Job Order is not offered as a fresh choice');
+    assert((await jo.textContent()).includes("this item's"), 'the option is marked as the item\'s own: ' + await jo.textContent());
+    assert(await rep.inputValue('#e-category_id') === 'crm-cat-job-order', 'the item keeps its category');
+    await assertAccessible(rep, 'dialog of a Job Order item of a marketing lead');
+    await rep.fill('#e-due_date', meta.today);
+    await rep.selectOption('#e-status', 'In Progress');
+    await rep.fill('#e-body', 'Called: they post with us once they are recruiting');
+    await rep.click('#e-save');
+    // (the dialog closes once the node has taken the edit)
+    await rep.waitForFunction(() => !document.getElementById('wi-dlg').open);
+    r = await node.api(`/api/v1/crm/work-items/${legacy}`);
+    assert(r.status === 200 && r.json.due_date === meta.today && r.json.status === 'In Progress' &&
+      r.json.category_id === 'crm-cat-job-order' && r.json.notes.length === 1,
       'the edit and the note were saved, the category kept: ' + JSON.stringify(r.json));
   }, { viewport: { width: 1200, height: 900 } })],
 

@@ -11,7 +11,8 @@ outpost-hub processes:
   * the MKT prefix of a lead changes only at conversion (a recruiting
     employer that kept it may drop it later, never add it);
   * referral-type E-codes (E24, E35) and "Job Order" work items are refused
-    for marketing leads, every such service named at once;
+    for marketing leads, every such service named at once (a Job Order item
+    a lead had before the rule keeps its category, its other edits taken);
   * what presupposes the CalJOBS access given once WSB staff have vetted
     a converted employer waits for it: the recruiting-only services, a
     "Job Order" work item, a referral to one of its job orders (409 while
@@ -331,6 +332,40 @@ class VettingAndLockTest(unittest.TestCase):
         r = self.c.req("POST", "/work-items", {"category_id": "crm-cat-job-order", "description": "post a cook job",
                                                 "employer_id": e["id"]}, 400)
         self.assertEqual(r.json()["field"], "category_id")
+        # ... nor by an edit that links one to the lead.
+        other = self.c.req("POST", "/work-items", {"category_id": "crm-cat-job-order",
+                                                   "description": "unlinked job order"}, 201).json()
+        r = self.c.req("PATCH", "/work-items/" + other["id"], {"employer_id": e["id"]}, 400)
+        self.assertEqual(r.json()["field"], "category_id")
+        # A Job Order item the lead had before the rule keeps its category:
+        # its other fields are edited (sending the category and the link it
+        # has is no change), notes added; moved to another category, it is
+        # not moved back.
+        meta = self.c.req("GET", "/meta").json()
+        other_staff = [s["id"] for s in meta["work_group"] if s["id"] != meta["me"]["id"]][0]
+        db = self.node.db()
+        try:
+            db.execute("INSERT INTO work_items(id, employer_id, category_id, priority_id, status,"
+                       " description, assignee_id, created_by, office_id, created_at)"
+                       " VALUES('legacy-wi-lead', ?, 'crm-cat-job-order', 'crm-pri-normal', 'New',"
+                       " 'post a cook job', ?, ?, 'demo-office', 0)",
+                       (e["id"], meta["me"]["id"], meta["me"]["id"]))
+            db.commit()
+        finally:
+            db.close()
+        W = "/work-items/legacy-wi-lead"
+        edit = {"due_date": t, "status": "In Progress", "priority_id": "crm-pri-high",
+                "description": "explain what a job order needs", "category_id": "crm-cat-job-order",
+                "employer_id": e["id"]}
+        got = self.c.req("PATCH", W, edit, 200).json()
+        self.assertEqual({k: got[k] for k in edit}, edit)
+        self.c.req("PATCH", W, {"assignee_id": other_staff}, 200)
+        self.c.req("POST", W + "/notes", {"body": "called: they are not recruiting yet"}, 201)
+        self.c.req("PATCH", W, {"category_id": "crm-cat-follow-up"}, 200)
+        r = self.c.req("PATCH", W, {"category_id": "crm-cat-job-order"}, 400)
+        self.assertEqual(r.json()["field"], "category_id")
+        self.assertIn("marketing leads", r.json()["error"])
+        self.assertEqual(self.c.req("GET", W).json()["category_id"], "crm-cat-follow-up")
 
 
 class JobOrdersAndReferralsTest(harness.TwoOffices):

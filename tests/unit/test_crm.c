@@ -1589,6 +1589,48 @@ static void test_hub_refuses_bad_crm_rows(void **state)
 		   " WHERE id='0190a000-0000-7000-8000-00000000d505'");
 	st_push_refused(hub, a, &scope_a, "work_items: a Job Order work item is made once WSB staff have"
 					  " vetted the employer");
+	/* A Job Order item of a marketing lead (Zeta Works Inc, a lead at
+	 * both): a new one is refused, as is an edit that makes an item one.
+	 * One the lead had before the rule keeps its category: its other edits
+	 * (due date, description, assignee, status; resending the category it
+	 * has is no change) go through, as at the office. */
+	node_write(a, "000000001454.0000.nodeA",
+		   "INSERT INTO work_items(id, employer_id, category_id, priority_id, status, description,"
+		   " created_at, updated_hlc) VALUES('0190a000-0000-7000-8000-00000000d506',"
+		   "'0190a000-0000-7000-8000-00000000c0d2','crm-cat-job-order','crm-pri-normal','New',"
+		   "'Post a job order',1,'000000001454.0000.nodeA')");
+	st_push_refused(hub, a, &scope_a, "work_items: a Job Order work item is for recruiting employers only");
+	{
+		const char *older = "INSERT INTO work_items(id, employer_id, category_id, priority_id, status,"
+				    " description, created_at, updated_hlc) VALUES("
+				    "'0190a000-0000-7000-8000-00000000d507','0190a000-0000-7000-8000-00000000c0d2',"
+				    "'crm-cat-job-order','crm-pri-normal','New','Take the job order',1,"
+				    "'000000001445.0000.nodeA')";
+
+		assert_int_equal(db_exec(hub, older), 0);
+		assert_int_equal(db_exec(a, older), 0);
+	}
+	node_write(a, "000000001455.0000.nodeA",
+		   "UPDATE work_items SET due_date='2026-02-02', description='Explain what a job order needs',"
+		   " assignee_id='demo-staff', status='In Progress', category_id='crm-cat-job-order',"
+		   " updated_hlc='000000001455.0000.nodeA' WHERE id='0190a000-0000-7000-8000-00000000d507'");
+	p = st_push(hub, a, &scope_a);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.quarantined, 0);
+	assert_string_equal(q_text(hub, "SELECT due_date || ' ' || status || ' ' || category_id || ' ' || description"
+					" FROM work_items WHERE id=?", "0190a000-0000-7000-8000-00000000d507"),
+			    "2026-02-02 In Progress crm-cat-job-order Explain what a job order needs");
+	node_write(a, "000000001456.0000.nodeA",
+		   "UPDATE work_items SET category_id='crm-cat-follow-up', updated_hlc='000000001456.0000.nodeA'"
+		   " WHERE id='0190a000-0000-7000-8000-00000000d507'");
+	p = st_push(hub, a, &scope_a);
+	assert_int_equal(p.applied, 1);
+	node_write(a, "000000001457.0000.nodeA",
+		   "UPDATE work_items SET category_id='crm-cat-job-order', updated_hlc='000000001457.0000.nodeA'"
+		   " WHERE id='0190a000-0000-7000-8000-00000000d507'");
+	st_push_refused(hub, a, &scope_a, "work_items: a Job Order work item is for recruiting employers only");
+	assert_string_equal(q_text(hub, "SELECT category_id FROM work_items WHERE id=?",
+				   "0190a000-0000-7000-8000-00000000d507"), "crm-cat-follow-up");
 	model_set_change_probe(NULL);
 	assert_int_equal(db_exec(hub, "INSERT INTO job_orders(id, employer_id, title, openings, location,"
 				      " wage, open_date, created_at, updated_hlc) VALUES("

@@ -147,16 +147,17 @@ async function deleteItem() {
 // pending, 409, when an item is made one): for the employer linked (e, or
 // none) the category is shown unavailable, with why, in the add form (p
 // 'w-') or the item dialog ('e-'; own: the item's category).  An item that
-// is a Job Order item already keeps it, as the node and the hub keep it
-// with the item's other edits: while the vetting is pending the dialog
-// shows it as the item's own, selected but not offered afresh (moved to
-// another category, the item cannot be moved back), and says so.
+// is a Job Order item already (made before these rules) keeps it, as the
+// node and the hub keep it with the item's other edits: for a lead, or
+// while the vetting is pending, the dialog shows it as the item's own,
+// selected but not offered afresh (moved to another category, the item
+// cannot be moved back), and says so.
 function jobOrderFor(e, p = 'w-', own = '') {
   const jo = m.categories.find(c => c.name.toLowerCase() === 'job order');
   const opt = jo && [...$(p + 'category_id').options].find(o => o.value === jo.id);
   if (!opt) return;
   const kept = own === jo.id, lead = e && e.account_type !== 'recruiting';
-  const why = !e || (kept && lead) ? '' : lead ? 'A Job Order work item is for recruiting employers only: marketing leads do not post job orders.'
+  const why = !e ? '' : lead ? 'A Job Order work item is for recruiting employers only: marketing leads do not post job orders.'
     : e.vetting_status === 'pending' ? 'A Job Order work item is made once WSB staff have vetted this employer (vetting pending).' : '';
   opt.disabled = !!why;
   opt.textContent = jo.name + (!why ? '' : kept ? ' (this item\'s; no new ones for this employer yet)' : ' (not for this employer yet)');
