@@ -1,6 +1,7 @@
 // crm.test.mjs - the CRM's main flow in a real browser, as staff would do it:
 // create a lead from an external employer, add a contact, record two services
-// at once, create and close a work item, convert the lead; attach a file to
+// at once, create and close a work item (the confirmation of an add or a
+// save shown with the reloaded list's count), convert the lead; attach a file to
 // a lead, download it and withdraw it; field-level errors in the UI;
 // axe-core (WCAG 2.1 AA) clean on every CRM page.
 import { execFileSync } from 'node:child_process';
@@ -317,6 +318,28 @@ export const tests = [
     assert(got.due_date === t, 'the edit was saved: ' + JSON.stringify(got));
     assert(got.category_id === 'crm-cat-outreach' && got.priority_id === wi.priority_id,
       'the item kept its category and priority: ' + JSON.stringify(got));
+  })],
+
+  ['"Work item X added." and "... saved." stay shown once the list has reloaded', () => withNode(async (node, page) => {
+    await page.goto(node.url + '/crm-work.html');
+    await page.waitForSelector('#w-category_id option[value="crm-cat-outreach"]', { state: 'attached' });
+    await page.selectOption('#w-category_id', 'crm-cat-outreach');
+    await page.fill('#w-description', 'Invite them to the job fair');
+    await page.click('#w-save');
+    // (the list reloaded: the new item is in it)
+    const row = page.locator('#list tr', { hasText: 'Invite them to the job fair' });
+    await row.waitFor();
+    const ref = (await row.locator('td').first().textContent()).trim();
+    let status = await page.textContent('#status');
+    assert(status.includes(`Work item ${ref} added.`) && /work items?\./.test(status),
+      'the confirmation is shown with the list\'s count: ' + status);
+    await row.getByRole('button', { name: /Edit work item/ }).click();
+    await page.fill('#e-description', 'Invite them to the spring job fair');
+    await page.click('#e-save');
+    await page.locator('#list td', { hasText: 'Invite them to the spring job fair' }).waitFor();
+    status = await page.textContent('#status');
+    assert(status.includes(`Work item ${ref} saved.`) && /work items?\./.test(status),
+      'the confirmation is shown with the list\'s count: ' + status);
   })],
 
   ['a closed work item shows its fields read-only, with no Save: only a note is added', () => withNode(async (node, page) => {

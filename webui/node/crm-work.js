@@ -9,12 +9,14 @@ import { $, API, meta, options, qs, clearErrors, showError, table, pill, filled,
 const params = new URLSearchParams(location.search);
 let m = null, current = null, empTimer = null;
 
-async function load(ev) {
+// The list, and its count in the status line after what was just done
+// (done: "Work item X saved.", shown with the count, not replaced by it).
+async function load(ev, done = '') {
   if (ev) ev.preventDefault();
   try {
     clearErrors($('filters'));
     const r = await api(`${API}/work-items?${qs({ queue: $('f-queue').value, status: $('f-status').value, q: $('f-q').value.trim(), limit: 200 })}`);
-    $('status').textContent = `${r.items.length}${r.more ? '+' : ''} work item${r.items.length === 1 ? '' : 's'}` +
+    $('status').textContent = (done ? done + ' ' : '') + `${r.items.length}${r.more ? '+' : ''} work item${r.items.length === 1 ? '' : 's'}` +
       (r.order === 'newest' ? ': many match, newest first; add words to narrow the search.' : '.');
     $('list').replaceChildren(r.items.length ? table('Work items', ['ID', 'Employer', 'Category', 'Priority', 'Status', 'Due', 'Assigned to', 'Description', 'Action'],
       r.items.map(w => [el('a', { href: '?open=' + w.id, onclick: ev2 => { ev2.preventDefault(); open(w.id); } }, w.ref),
@@ -23,7 +25,7 @@ async function load(ev) {
         w.assignee_name || '', w.description,
         el('button', { type: 'button', class: 'secondary', 'aria-label': `Edit work item ${w.ref}`, onclick: () => open(w.id) }, 'Edit')]))
       : el('p', { class: 'muted' }, 'No work items in this queue.'));
-  } catch (e) { $('status').textContent = ''; showError($('filters'), e, 'f-'); }
+  } catch (e) { $('status').textContent = done; showError($('filters'), e, 'f-'); }
 }
 
 async function dueNotice() {
@@ -55,8 +57,7 @@ async function open(wid, fromLink = false) {
     if (e.status === 404 && fromLink) {
       showNotFound('Work item', '/crm-work.html', 'Go to the work items');
     } else if (e.status === 404) {
-      await load();
-      $('status').textContent = 'This work item no longer exists (deleted); the list is up to date.';
+      await load(null, 'This work item no longer exists (deleted); the list is up to date.');
     } else {
       $('status').textContent = e.message;
     }
@@ -126,8 +127,7 @@ async function saveItem(ev) {
       if (Object.keys(body).length) await api(`${API}/work-items/${w.id}`, { method: 'PATCH', body });
     }
     $('wi-dlg').close();
-    $('status').textContent = `Work item ${w.ref} saved.`;
-    await Promise.all([load(), dueNotice()]);
+    await Promise.all([load(null, `Work item ${w.ref} saved.`), dueNotice()]);
   } catch (e) { showError(f, e, e.field === 'body' ? 'e-' : 'e-'); }
 }
 
@@ -137,8 +137,7 @@ async function deleteItem() {
   try {
     await api(`${API}/work-items/${w.id}`, { method: 'DELETE' });
     $('wi-dlg').close();
-    $('status').textContent = `Work item ${w.ref} deleted.`;
-    await load();
+    await load(null, `Work item ${w.ref} deleted.`);
   } catch (e) { showError($('wi-form'), e); }
 }
 
@@ -204,8 +203,7 @@ async function addItem() {
     f.reset();
     $('w-employer_id').value = '';
     jobOrderFor(null);
-    $('status').textContent = `Work item ${w.ref} added.`;
-    await Promise.all([load(), dueNotice()]);
+    await Promise.all([load(null, `Work item ${w.ref} added.`), dueNotice()]);
     if (params.get('employer')) location.href = '/crm-lead.html?id=' + encodeURIComponent(params.get('employer'));
   } catch (e) { showError(f, e, 'w-'); }
 }
