@@ -364,11 +364,24 @@ int hub_keys_reencrypt_all(sqlite3 *db, hlc *clk);
  * as set): a participant an office writes with its
  * SSN under an older key than its Local Area's newest (a PC offline across
  * a rotation) reopens the Local Area's re-encryption pass, marked done
- * (ssn_reencrypted): that row is written again too; one under a retired
+ * (ssn_reencrypted): that row is written again too (inside a push, by the
+ * push itself: hub_keys_reencrypt_pushed); one under a retired
  * key (hub_keys_retire) is refused, as no one can read it.  0; -1 with
  * reason; MODEL_CHECK_AGAIN with reason (a database error). */
 int hub_keys_note_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row, char *reason,
 		      size_t n);
+/* Inside a push (hub_ingest), after its last entry, in its transaction:
+ * the participants it stored with their SSN under an older key than their
+ * Local Area's newest (noted by hub_keys_note_row) written again under the
+ * newest, as the pass writes them (stamped past every office stamp the hub
+ * holds; outside the merge, so no entry of the push meets them as a
+ * conflict), so that none is left under an older key when the push
+ * returns.  The noted rows are forgotten either way.  0, or -1 (what was
+ * not written stays for the pass, reopened).  Work thread of the push. */
+int hub_keys_reencrypt_pushed(sqlite3 *db);
+/* Forget what this thread's push noted (a push that ends without its
+ * last commit, or starts). */
+void hub_keys_pushed_forget(void);
 /* Retire Local Area la's SSN keys older than its newest epoch, within the
  * caller's transaction (`outpost-hub ssn-key-retire`): their case_keys rows
  * are deleted (the deletes replicate, so its nodes drop them), and a

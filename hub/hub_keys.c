@@ -28,7 +28,10 @@
  * left marks the Local Area done up to its newest epoch (the hub's own
  * table ssn_reencrypted), and the passes after it read no participant of
  * it until a rotation, or a participant an office pushes under an older key
- * (hub_keys_note_row), reopens it.  What a revoked office PC
+ * (hub_keys_note_row), reopens it.  Such a participant the push itself
+ * writes again under the newest key before it ends
+ * (hub_keys_reencrypt_pushed), as the pass would; the reopened pass is the
+ * safety net.  What a revoked office PC
  * kept (its sync.json's wrapping key, the case keys it had pulled) reads
  * what it already held, and nothing written after the rotation.
  *
@@ -54,6 +57,7 @@
  * The master key is set once, before any thread runs, and then only read.
  */
 #include "hub/hub.h"
+#include "lib/buf.h"
 #include "lib/crypto.h"
 #include "lib/fault.h"
 #include "lib/log.h"
@@ -514,6 +518,29 @@ static int epoch_retired(sqlite3 *db, const char *la, int e, int newest)
 	return n < 0 ? -1 : n == 0;
 }
 
+/* The participants the push on this thread stored under an older key than
+ * their Local Area's newest (hub_keys_note_row), each id and its NUL, for
+ * hub_keys_reencrypt_pushed.  Each came in the push's frame, so they fit
+ * its bound; past it, the reopened pass writes them. */
+static _Thread_local buf pushed = BUF_INIT(SYNC_MAX_PUSH_FRAME);
+
+static void note_pushed(const char *id)
+{
+	size_t k = id ? strlen(id) + 1 : 0;
+
+	/* (one row in entry after entry: noted once) */
+	if (k == 0 || (pushed.len >= k && memcmp(pushed.data + pushed.len - k, id, k) == 0 &&
+		       (pushed.len == k || pushed.data[pushed.len - k - 1] == '\0')))
+		return;
+	buf_append(&pushed, id, k);
+}
+
+void hub_keys_pushed_forget(void)
+{
+	buf_release(&pushed);
+	buf_init(&pushed, SYNC_MAX_PUSH_FRAME);
+}
+
 int hub_keys_note_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
 		      size_t n)
 {
@@ -530,6 +557,9 @@ int hub_keys_note_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, ch
 	if ((e = case_key_epoch(db, la)) < 0 || (gone = epoch_retired(db, la, at, e)) < 0 ||
 	    (at < e && !gone && reopen(db, la) != 0))
 		CANNOT_CHECK("participants: cannot read the Local Area's SSN key");
+	/* ... which the push writes again before it ends. */
+	if (at < e && !gone && hub_push_node() != NULL)
+		note_pushed(json_str(row, "id"));
 	/* ... nor even the key it wrote under: stored, the SSN would be lost. */
 	if (gone)
 		REFUSE("participants: the SSN is under the Local Area's SSN key of epoch %d, which the"
@@ -821,4 +851,57 @@ int hub_keys_reencrypt_all(sqlite3 *db, hlc *clk)
 		total += n;
 	} while (!end || (again && ++passes < 2));
 	return total;
+}
+
+int hub_keys_reencrypt_pushed(sqlite3 *db)
+{
+	struct reenc_row r;
+	sqlite3_stmt *st = NULL;
+	hlc clk;
+	int rc = 0, got, e;
+
+	if (!master_ok || pushed.len == 0)
+		goto out;
+	/* Past every office stamp the hub holds, this push's too: as the
+	 * pass's, the hub's write follows the office's it replaces. */
+	hlc_init(&clk, HUB_NODE_ID, NULL, NULL);
+	sync_hub_stamp_observe(db, &clk);
+	for (size_t at = 0; rc == 0 && at < pushed.len; at += strlen(pushed.data + at) + 1) {
+		got = 0;
+		if (db_prepare_bound(db, &st, REENC_COLS " FROM participants WHERE id=?1 AND ssn_enc"
+						      " IS NOT NULL", "t", pushed.data + at) != 0 ||
+		    reenc_rows(st, &r, &got) != 0) {
+			rc = -1;
+			break;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+		/* (gone, or its SSN too, since: nothing to write) */
+		if (got == 0)
+			continue;
+		if ((e = case_key_epoch(db, r.la)) < 0) {
+			rc = -1;
+			break;
+		}
+		/* (a later entry, or a newer write the merge kept, put it
+		 * under the newest already) */
+		if (r.epoch >= e)
+			continue;
+		/* One row at a time: a failure leaves no column clock moved
+		 * without its write. */
+		if (db_exec(db, "SAVEPOINT ssn_pushed") != 0) {
+			rc = -1;
+			break;
+		}
+		if (reencrypt_one(db, &clk, r.id, r.la, r.enc, r.at, r.kind) < 0) {
+			db_exec(db, "ROLLBACK TO ssn_pushed");
+			rc = -1;
+		}
+		db_exec(db, "RELEASE ssn_pushed");
+	}
+out:
+	sqlite3_finalize(st);
+	crypto_wipe(&r, sizeof r);
+	hub_keys_pushed_forget();
+	return rc;
 }

@@ -552,8 +552,17 @@ static int ingest_commit(sqlite3 *db, const hub_node *n, int64_t acked, uint32_t
 			 const ingest_pend *p, int last, hub_ingest_result *res)
 {
 	if (set_acked(db, n->hn_id, acked, schema, p->ip_tseq, p->ip_thlc) != 0 ||
-	    sync_hub_stamp_note(db, res->hi_max_hlc[0] ? res->hi_max_hlc : NULL) != 0 ||
-	    txn_commit(db, last) != 0) {
+	    sync_hub_stamp_note(db, res->hi_max_hlc[0] ? res->hi_max_hlc : NULL) != 0) {
+		txn_rollback(db);
+		ingest_db_fail(res, "the hub could not commit the batch");
+		return -1;
+	}
+	/* SSNs the push stored under an older key, under the newest now, after
+	 * its every entry (a later one of the same row merges as before). */
+	if (last && hub_keys_reencrypt_pushed(db) != 0)
+		log_warnx("node %s: cannot write the SSNs it pushed under an older key again under"
+			  " the newest; the hub's pass does", n->hn_id);
+	if (txn_commit(db, last) != 0) {
 		txn_rollback(db);
 		ingest_db_fail(res, "the hub could not commit the batch");
 		return -1;
@@ -606,6 +615,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 
 	memset(res, 0, sizeof *res);
 	push_node = n; /* the row validator checks rows against it (acct_apply.c) */
+	hub_keys_pushed_forget();
 	db_take_error(); /* a stale code of this thread's last request */
 	res->hi_quarantined = cJSON_CreateArray();
 	res->hi_held = cJSON_CreateArray();
@@ -683,6 +693,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		res->hi_status = 200;
 out:
 	push_node = NULL;
+	hub_keys_pushed_forget();
 	if (in_txn)
 		txn_rollback(db);
 	sync_apply_cache_free(cache);

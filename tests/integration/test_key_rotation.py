@@ -23,7 +23,7 @@ import harness
 import test_hub as th
 from harness import login, plant_secret
 from test_duplicates import la_key_at, register
-from test_sync_node import Office, count, hub_tool, wait_for
+from test_sync_node import Office, count, hub_tool, sync, wait_for
 
 OLD_SSN = "532-67-1849"
 NEW_SSN = "417-23-5586"
@@ -403,6 +403,71 @@ class KeyRotationTest(unittest.TestCase):
         self.assertEqual(ssn_enc(hub, p), now)
         self.assertEqual(count(hub, "SELECT count(*) FROM conflicts WHERE id='c-ssn2' AND"
                                " resolved_at IS NULL"), 1)
+
+    def test_push_under_older_key_written_again_in_the_push(self):
+        """An office that had not pulled a rotation pushed SSNs under the
+        older key; the hub stored them so and only its minute timer wrote
+        them again under the newest key, so for up to a minute (longer, on a
+        busy hub) the hub held rows under the key the rotation was meant to
+        end.  The push writes them again itself, in its own transaction,
+        after its every entry: checked right after `outpost-sync push`
+        returns, before any timer (the row stored before the rotation, which
+        only the timer's pass writes, is still under epoch 1).  A second
+        entry of the same push on the same row's SSN (a pseudo-SSN that
+        follows a new birth date) merges as before: no conflict, nothing
+        quarantined; the office then pulls the rows and still reads them."""
+        hub = self.o.hub()
+        a = self.o.node(hub, "demo-office")
+        wait_for(lambda: la_key_at(a), timeout=60, what="the Local Area key")
+        p_old = register(a, "Ada", OLD_SSN)
+        wait_for(lambda: ssn_enc(hub, p_old), timeout=90, what="the participant at the hub")
+        # Cut off from the hub: what the office records now is under epoch 1.
+        hub.stop()
+        p_new = register(a, "Bea", NEW_SSN, birth="1979-11-30")
+        p_ps = register(a, "Cy", None, birth="1970-06-15")
+        r = a.request("PATCH", "/api/v1/case/participants/" + p_ps, body={"birth_date": "1971-07-16"})
+        self.assertEqual(r.status, 200, r.body)
+        pseudo = revealed(a, p_ps)
+        self.assertTrue(pseudo, "the office shows the pseudo-SSN")
+        for pid in (p_new, p_ps):
+            self.assertFalse(ssn_enc(a, pid).startswith("e2:"), ssn_enc(a, pid)[:6])
+        a.stop()
+        hub.start()
+        r = self.admin(hub, "POST", "/api/v1/admin/local-areas/demo-la/ssn-key/rotate")
+        self.assertEqual((r.status, r.json()), (200, {"id": "demo-la", "epoch": 2}), r.body)
+        with open(os.path.join(hub.data, "master.key")) as f:
+            master = bytes.fromhex(f.read().strip())
+        w2 = hmac.new(master, b"outpost-la-key\ndemo-la\n2", hashlib.sha256).digest()
+        plant_secret(w2.hex())
+
+        # The push alone (no pull: the office has not seen the rotation).
+        p = sync(a, "push")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        for pid, ssn in ((p_new, NEW_SSN), (p_ps, pseudo)):
+            enc = ssn_enc(hub, pid)
+            self.assertTrue(enc.startswith("e2:"), enc[:6])
+            self.assertEqual(read_with(w2, key_rows(hub), pid, enc), ssn)
+        # No timer has run: what the push did not bring is the pass's.
+        self.assertFalse(ssn_enc(hub, p_old).startswith("e2:"), ssn_enc(hub, p_old)[:6])
+        self.assertEqual(count(hub, "SELECT count(*) FROM conflicts"), 0)
+        self.assertEqual(count(hub, "SELECT count(*) FROM quarantine"), 0)
+        # The hub's own write (origin NULL), logged after the office's, so
+        # the office gets it with its next pull.
+        for pid in (p_new, p_ps):
+            self.assertEqual(count(hub, "SELECT origin IS NULL FROM change_log WHERE"
+                                   " tbl='participants' AND row_id=? ORDER BY seq DESC LIMIT 1",
+                                   pid), 1)
+
+        a.start()
+        login(a)
+        wait_for(lambda: ssn_enc(a, p_new).startswith("e2:") and
+                 ssn_enc(a, p_ps).startswith("e2:") and sync_json(a)["la_key"] == w2.hex() and
+                 "demo-la:e2" in dict(key_rows(a)), timeout=120,
+                 what="the rows under epoch 2, and the key, at the office")
+        self.assertEqual(revealed(a, p_new), NEW_SSN)
+        self.assertEqual(revealed(a, p_ps), pseudo)
+        self.assertEqual(count(hub, "SELECT count(*) FROM conflicts"), 0)
+        self.assertEqual(count(hub, "SELECT count(*) FROM quarantine"), 0)
 
     def test_retire_serves_others_meanwhile(self):
         """The retire route writes the stored SSNs again first: a scan of
