@@ -184,8 +184,11 @@ void hub_metrics_get(http_req *req, void *ctx)
 	metrics_gauge(&b, "outpost_hub_console_sessions",
 		      "administrator console sessions on record",
 		      (double)db_int(h->hb_db, "SELECT count(*) FROM admin_sessions", 0));
+	/* (every hb_jobs work request: the name is older than most of them) */
 	metrics_gauge(&b, "outpost_hub_sync_jobs_in_flight",
-		      "pushes, pulls and snapshots being worked on", h->hb_jobs);
+		      "work requests (pushes, pulls, snapshots, digests, password checks, key passes)"
+		      " being worked on",
+		      h->hb_jobs);
 	metrics_gauge(&b, "outpost_hub_database_bytes", "bytes of hub.db and its WAL",
 		      file_bytes(h->hb_data, HUB_DB_FILE) +
 			  file_bytes(h->hb_data, HUB_DB_FILE "-wal"));
