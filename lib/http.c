@@ -1047,14 +1047,19 @@ void http_reply_json(http_req *req, int status, cJSON *obj)
 void http_reply_error(http_req *req, int status, const char *field, const char *fmt, ...)
 {
 	static const char fallback[] = "{\"error\":\"out of memory\"}";
-	char msg[512];
+	char part[512], *whole;
+	const char *msg;
 	cJSON *o, *e, *x = NULL;
 	char *s = NULL;
 	va_list ap;
 
+	/* Whole up to JSON_MSG_MAX bytes, as route_fail's (lib/route.c). */
 	va_start(ap, fmt);
-	json_vformat(msg, sizeof msg, fmt, ap);
+	whole = json_vformat_alloc(JSON_MSG_MAX, fmt, ap);
+	if (whole == NULL) /* ap is still unread: the part that fits */
+		json_vformat(part, sizeof part, fmt, ap);
 	va_end(ap);
+	msg = whole ? whole : part;
 	/* The one error shape (route.h): an empty field is no field. */
 	if (field && field[0] == '\0')
 		field = NULL;
@@ -1073,6 +1078,7 @@ void http_reply_error(http_req *req, int status, const char *field, const char *
 		http_reply(req, status, "application/json", fallback,
 			   sizeof fallback - 1);
 	free(s);
+	free(whole);
 }
 
 static int header_token_ok(const char *s)

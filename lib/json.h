@@ -13,6 +13,13 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
+/* An error message a reply carries is whole up to this many bytes (a
+ * refusal that names many nodes); past it, it is cut on a character
+ * boundary with a visible "\u2026" (json_vformat_alloc).  A json_err's own
+ * msg is short: it lives on the stack of every request (route_call holds
+ * seventeen), and a route keeps a longer one whole beside it. */
+#define JSON_MSG_MAX 8192
+
 typedef struct json_err {
 	char field[64];
 	char msg[200];

@@ -112,8 +112,9 @@ typedef struct route_list {
 
 #define ROUTE_ERRS_MAX 16
 /* An error message is carried whole up to this many bytes (a refusal that
- * names many nodes); past it, it is cut with a visible "\u2026". */
-#define ROUTE_MSG_MAX 8192
+ * names many nodes); past it, it is cut with a visible "\u2026": the
+ * bound of http_reply_error's too (lib/json.h). */
+#define ROUTE_MSG_MAX JSON_MSG_MAX
 
 /* One request on its way through the dispatcher; lives on its stack. */
 struct route_call {

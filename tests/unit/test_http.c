@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "lib/http.h"
+#include "lib/json.h"
 #include "lib/http_int.h" /* http__peer_group, a connection's group */
 #include "tests/unit/testutil.h"
 
@@ -131,6 +132,26 @@ static void h_refuse(http_req *req, void *ctx)
 		 http_req_query(req, "x", q, sizeof q) ? q : "(none)");
 }
 
+/* n bytes of text (n < sizeof long_text): letters, an "\u00e9" straddling
+ * byte JSON_MSG_MAX - 1 when n reaches it, and "<end>" last. */
+static char long_text[JSON_MSG_MAX + 1024];
+static const char *long_of(size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		long_text[i] = (char)('a' + i % 26);
+	if (n > JSON_MSG_MAX)
+		memcpy(long_text + JSON_MSG_MAX - 1, "\xc3\xa9", 2);
+	memcpy(long_text + n - 5, "<end>", 5);
+	long_text[n] = '\0';
+	return long_text;
+}
+
+/* GET /long/:n: an error of n bytes (a refusal naming many nodes). */
+static void h_long(http_req *req, void *ctx)
+{
+	http_reply_error(req, 409, "name", "%s", long_of((size_t)atoi(http_req_param(req, "n"))));
+}
+
 static void h_static(http_req *req, void *ctx)
 {
 	const char *path = req->path + strlen("/static");
@@ -215,6 +236,7 @@ static int setup(void **state)
 	    router_add(t_router, HTTP_M_GET, "/defer", h_defer, NULL) ||
 	    router_add(t_router, HTTP_M_GET, "/gone", h_gone, NULL) ||
 	    router_add(t_router, HTTP_M_GET, "/refuse/:id", h_refuse, NULL) ||
+	    router_add(t_router, HTTP_M_GET, "/long/:n", h_long, NULL) ||
 
 	    router_add_body(t_router, HTTP_M_POST, "/upload/:id", h_echo, NULL, 3 * T_MAX_BODY))
 		return -1;
@@ -494,6 +516,28 @@ static void test_request_readable_after_reply(void **state)
 	 * request would have stopped the test. */
 	assert_still_serving();
 	assert_string_equal(t_after_reply, "abc 42");
+}
+
+/* http_reply_error's message, once cut at 512 bytes, is whole up to
+ * JSON_MSG_MAX bytes, as route_fail's; past it, cut on a character
+ * boundary with a visible "\u2026". */
+static void test_long_error_whole(void **state)
+{
+	static char want[2 * JSON_MSG_MAX];
+	resp r;
+
+	assert_int_equal(one_shot("GET /long/600 HTTP/1.1\r\nHost: t\r\n\r\n", &r), 409);
+	snprintf(want, sizeof want, "{\"error\":\"%s\",\"field\":\"name\",\"errors\":[{\"field\":"
+		 "\"name\",\"error\":\"%s\"}]}", long_of(600), long_text);
+	assert_string_equal(r.body, want);
+	resp_free(&r);
+
+	assert_int_equal(one_shot("GET /long/9000 HTTP/1.1\r\nHost: t\r\n\r\n", &r), 409);
+	long_of(9000);
+	snprintf(want, sizeof want, "{\"error\":\"%.*s\xe2\x80\xa6\",", JSON_MSG_MAX - 1, long_text);
+	if (strncmp(r.body, want, strlen(want)) != 0)
+		fail_msg("not cut at %d bytes with an ellipsis: %.100s", JSON_MSG_MAX, r.body);
+	resp_free(&r);
 }
 
 static void test_404_405(void **state)
@@ -1756,6 +1800,7 @@ int main(void)
 	    cmocka_unit_test(test_peer_group),
 	    cmocka_unit_test(test_anon_share_per_group),
 	    cmocka_unit_test(test_conn_cap),
+	    cmocka_unit_test(test_long_error_whole),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
