@@ -367,6 +367,9 @@ static route_rc conflict_get(route_call *a)
 	return route_ok(a, 200, c);
 }
 
+/* The fields of one office edit resolved together at most. */
+#define CONSOLE_EDIT_MAX 64
+
 /* One column a resolution writes: its name and the conflict value (JSON
  * text as the conflicts table keeps it). */
 typedef struct kept_col {
@@ -377,20 +380,22 @@ typedef struct kept_col {
 /* Write each kept value into its column of row id with a fresh HLC, after
  * the domain check of the edited row as a whole (an office's edit of
  * several fields that only hold together, a ZIP and its zip5, is checked
- * as the office made it), and the SSN key check of a push
- * (hub_keys_note_row).  0; 1 with why set (the edit is refused); 2 with
- * why set (the row's state refuses it: a closed work item's field); -1 on
- * a database error.  Runs inside the caller's transaction. */
+ * as the office made it; the rules about who may set a value, an
+ * assignment, judge the columns it changes, as a push's), and the SSN key
+ * check of a push (hub_keys_note_row).  0; 1 with why set (the edit is
+ * refused); 2 with why set (the row's state refuses it: a closed work
+ * item's field); -1 on a database error.  Runs inside the caller's
+ * transaction. */
 static int conflict_edit(hub *h, const char *tbl, const char *id, const kept_col *kc, int n,
 			 const char *hlc_now, char *why, size_t wn)
 {
 	sqlite3 *db = h->hb_db;
 	sqlite3_stmt *st = NULL;
 	sqlite3_str *sql;
-	const char *bwhy = NULL;
+	const char *bwhy = NULL, *set[CONSOLE_EDIT_MAX];
 	char *text;
 	cJSON *row, *v;
-	int err, has_hlc, rc;
+	int err, has_hlc, nset = 0, rc;
 
 	row = current_row(db, tbl, id, &err);
 	if (err)
@@ -400,31 +405,34 @@ static int conflict_edit(hub *h, const char *tbl, const char *id, const kept_col
 		return 1;
 	}
 	has_hlc = cJSON_GetObjectItem(row, "updated_hlc") != NULL;
+	/* The columns the resolution sets, as a push would mark them: those
+	 * whose kept value is not the row's. */
+	for (int k = 0; k < n; k++) {
+		const cJSON *now = cJSON_GetObjectItemCaseSensitive(row, kc[k].kc_col);
+		int same;
+
+		if ((v = json_of_text(kc[k].kc_value)) == NULL) {
+			cJSON_Delete(row);
+			return -1;
+		}
+		same = now != NULL && cJSON_Compare(v, now, 1);
+		cJSON_Delete(v);
+		if (!same)
+			set[nset++] = kc[k].kc_col;
+	}
 	/* A closed work item is a record of work done: a value kept changes
 	 * none of its columns but those an office's edit of it may still set,
 	 * the hub validator's rule (which, outside a push, cannot tell the row
 	 * it met: model_change_was).  The close itself is not undone either. */
 	if (strcmp(tbl, "work_items") == 0 && json_str(row, "status") &&
 	    strcmp(json_str(row, "status"), CRM_WI_CLOSED) == 0)
-		for (int k = 0; k < n; k++) {
-			const cJSON *now = cJSON_GetObjectItemCaseSensitive(row, kc[k].kc_col);
-			int same;
-
-			if (crm_wi_closed_may_set(kc[k].kc_col))
-				continue;
-			if ((v = json_of_text(kc[k].kc_value)) == NULL) {
-				cJSON_Delete(row);
-				return -1;
-			}
-			same = now != NULL && cJSON_Compare(v, now, 1);
-			cJSON_Delete(v);
-			if (!same) {
-				cJSON_Delete(row);
+		for (int k = 0; k < nset; k++)
+			if (!crm_wi_closed_may_set(set[k])) {
 				snprintf(why, wn, "this work item is closed, a record of work done: its %s"
-						  " is not changed (keep its current value)", kc[k].kc_col);
+						  " is not changed (keep its current value)", set[k]);
+				cJSON_Delete(row);
 				return 2;
 			}
-		}
 	/* The edited row, as a node would send it, through the domain rules. */
 	for (int k = 0; k < n; k++) {
 		v = json_of_text(kc[k].kc_value);
@@ -437,10 +445,13 @@ static int conflict_edit(hub *h, const char *tbl, const char *id, const kept_col
 		cJSON_ReplaceItemInObject(row, kc[k].kc_col, v);
 	}
 	why[0] = '\0';
-	/* ... and a participant's SSN under an older key noted, as a push's
-	 * (its Local Area's re-encryption reopened), or refused under a
-	 * retired one: stored, no one could read it. */
-	if ((rc = model_hub_validate_row(db, tbl, SQLITE_UPDATE, row, why, wn)) == 0)
+	/* (each rule that judges the whole row, a ZIP with its zip5, still
+	 * does: updated_hlc is not set, so every column may have changed,
+	 * model_change_may_set) ... and a participant's SSN under an older key
+	 * noted, as a push's (its Local Area's re-encryption reopened), or
+	 * refused under a retired one: stored, no one could read it. */
+	if ((rc = sync_validate_edit(model_hub_validate_row, db, tbl, row, set, nset, why,
+				     wn)) == 0)
 		rc = hub_keys_note_row(db, tbl, SQLITE_UPDATE, row, why, wn);
 	if (rc != 0) {
 		cJSON_Delete(row);
@@ -557,9 +568,6 @@ static void resolve_hlc(hub *h, const cJSON *cs, int edit, char ts[HLC_STRLEN])
 	}
 	hlc_now(hub_clock(h), ts);
 }
-
-/* The fields of one office edit resolved together at most. */
-#define CONSOLE_EDIT_MAX 64
 
 /*
  * The open conflicts one office edit left on c's row: the same node's

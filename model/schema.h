@@ -97,10 +97,12 @@ typedef struct schema_module {
 /*
  * Inside a hub row validator: 1 when the change under check sets column col
  * (an INSERT sets every one), else 0.  Only the apply knows (the hub sets
- * sync_change_sets as the probe, hub_migrate); without a probe every column
- * counts as set, so every rule runs.  A rule about who may set a value (an
- * assignment, a vetting result) asks, so that an older value, true when it
- * was set, does not hold up the row's other edits.
+ * sync_change_sets as the probe, hub_migrate), or the console's resolution
+ * of a conflict (the columns whose value it changes: sync_validate_edit);
+ * without a probe every column counts as set, so every rule runs.  A rule
+ * about who may set a value (an assignment, a vetting result) asks, so that
+ * an older value, true when it was set, does not hold up the row's other
+ * edits.
  */
 void model_set_change_probe(int (*sets)(const char *col));
 int model_change_sets(const char *col);
@@ -108,7 +110,7 @@ int model_change_sets(const char *col);
  * The same for a rule that must run whenever col may have changed: also 1
  * when the check is not of an office's change (an office's edit always sets
  * updated_hlc; a check that sees it unset is outside a push, e.g. the
- * console's resolution of a conflict, where the probe knows of no column).
+ * console's resolution of a conflict, judged as a whole row).
  */
 int model_change_may_set(const char *col);
 /*

@@ -346,19 +346,38 @@ int sync__write_row(actx *a, tcache *tc, sqlite3_stmt *st, sqlite3_value **v, co
 }
 
 /* The change under validation, for sync_change_sets(), sync_change_was()
- * and sync_entry_inserts(). */
+ * and sync_entry_inserts(); val_set, the columns an edit outside a push
+ * sets (sync_validate_edit()). */
 static _Thread_local const sync__tshape *val_ts;
 static _Thread_local sqlite3_value **val_nv;
 static _Thread_local sqlite3_value **val_was;
 static _Thread_local int val_all;
 static _Thread_local actx *val_a;
+static _Thread_local const char *const *val_set;
+static _Thread_local int val_nset;
 
 int sync_change_sets(const char *col)
 {
+	for (int i = 0; val_set && col && i < val_nset; i++)
+		if (strcmp(val_set[i], col) == 0)
+			return 1;
 	for (int i = 0; val_ts && (val_nv || val_all) && col && i < val_ts->ts_ncol; i++)
 		if (strcmp(val_ts->ts_cols[i], col) == 0)
 			return val_all || val_nv[i] != NULL;
 	return 0;
+}
+
+int sync_validate_edit(sync_row_validator fn, sqlite3 *db, const char *tbl, const cJSON *row,
+		       const char *const *cols, int ncol, char *why, size_t wn)
+{
+	int rc;
+
+	val_set = cols;
+	val_nset = ncol;
+	rc = fn(db, tbl, SQLITE_UPDATE, row, why, wn);
+	val_set = NULL;
+	val_nset = 0;
+	return rc;
 }
 
 const char *sync_change_was(const char *col)

@@ -294,6 +294,15 @@ int sync_change_sets(const char *col);
  * table has no column col, or outside an UPDATE's check (an INSERT, a
  * DELETE, a check outside a push).  Valid until the validator returns. */
 const char *sync_change_was(const char *col);
+/* Validator fn on row, an UPDATE of table tbl made outside a push (the hub
+ * console's resolution of a conflict), which sets the ncol columns cols
+ * (those whose value it changes): inside it sync_change_sets() answers as
+ * for a push's UPDATE setting just those (not updated_hlc: no office's
+ * edit), sync_change_was() knows nothing and sync_record_conflict()
+ * records nothing.  fn's result (why set, wn bytes). */
+int sync_validate_edit(sync_row_validator fn, sqlite3 *db, const char *tbl,
+		       const struct cJSON *row, const char *const *cols, int ncol, char *why,
+		       size_t wn);
 /* Inside a validator call: 1 when the entry being applied also inserts into
  * table tbl a row whose column col is the text val (and col2 val2, when
  * col2 is not NULL), applied yet or not (the rows of an entry are checked

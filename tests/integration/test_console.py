@@ -186,6 +186,56 @@ class ConsoleApi(unittest.TestCase):
             self.assertEqual(r.status, 200, (cid, r.body))
         self.assertEqual(tuple(self.hub_sql(row)[0]), ("Closed", "Called", 5000, "2026-12-01", 1))
 
+    def test_a_resolution_is_judged_by_the_columns_it_changes(self):
+        """The rules about who may set a value judge a resolution as a push
+        would: by the columns it changes (its kept value differs from the
+        row's).  A due date kept on an older Job Order item of an employer
+        pending vetting, assigned to someone who has left the CRM work group
+        since, resolves; keeping the category that makes an item a Job
+        Order of that employer is refused by the vetting rule, and keeping
+        an assignee outside the work group by the assignment rule (one
+        deactivated since, still in the group, is kept, as a push keeps an
+        offline assignment that crossed the deactivation)."""
+        self.hub_sql("INSERT INTO employers(id, account_type, company_name, normalized_name, username,"
+                     " zip, zip5, created_at, status, vetting_status, updated_hlc) VALUES('emp-v',"
+                     " 'recruiting', 'Vale Co', 'vale', 'VALE01', '95814', '95814', 1, 'active',"
+                     " 'pending', '')")
+        for sid, user, wg, active in (("st-left", "left1", 0, 1), ("st-gone", "gone1", 1, 0)):
+            self.hub_sql("INSERT INTO staff(id, username, display_name, local_area_id, office_id,"
+                         " privilege_group, crm_work_group, active, updated_hlc) VALUES(?, ?, ?,"
+                         " 'demo-la', 'demo-office', 'LWIA Partner Staff', ?, ?, '')",
+                         sid, user, user, wg, active)
+        for wid, cat in (("wi-j1", "crm-cat-job-order"), ("wi-j2", "crm-cat-follow-up")):
+            self.hub_sql("INSERT INTO work_items(id, employer_id, category_id, priority_id, status,"
+                         " due_date, description, assignee_id, created_at, deleted, updated_hlc)"
+                         " VALUES(?, 'emp-v', ?, 'crm-pri-normal', 'New', '2026-12-01', 'Open it',"
+                         " 'st-left', 1, 0, '')", wid, cat)
+        now = int(time.time() * 1000)
+        for cid, wid, col, office in (("c-j1", "wi-j1", "due_date", '"2026-12-24"'),
+                                      ("c-j2", "wi-j2", "category_id", '"crm-cat-job-order"'),
+                                      ("c-j3", "wi-j2", "assignee_id", '"st-left"'),
+                                      ("c-j4", "wi-j2", "assignee_id", '"st-gone"')):
+            self.hub_sql("INSERT INTO conflicts(id, tbl, row_id, column_name, base_value, local_value,"
+                         " remote_value, winner, node_id, origin_seq, created_at, updated_hlc)"
+                         " VALUES(?, 'work_items', ?, ?, 'null', 'null', ?, 'local', 'node-x', ?, ?,"
+                         " '')", cid, wid, col, office, int(cid[-1]), now)
+        r = self.admin("POST", "/api/v1/conflicts/c-j1/resolve", {"keep": "office"})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(self.hub_sql("SELECT due_date FROM work_items WHERE id='wi-j1'")[0][0],
+                         "2026-12-24")
+        self.hub_sql("UPDATE work_items SET assignee_id='demo-staff' WHERE id='wi-j2'")
+        for cid, says in (("c-j2", "a Job Order work item is made once WSB staff have vetted"),
+                          ("c-j3", "assignee: work items can be assigned only to members of the CRM")):
+            r = self.admin("POST", "/api/v1/conflicts/%s/resolve" % cid, {"keep": "office"})
+            self.assertEqual((r.status, r.json().get("field")), (422, "keep"), (cid, r.body))
+            self.assertIn(says, r.json()["error"])
+        self.assertEqual(tuple(self.hub_sql("SELECT category_id, assignee_id FROM work_items"
+                                            " WHERE id='wi-j2'")[0]), ("crm-cat-follow-up", "demo-staff"))
+        r = self.admin("POST", "/api/v1/conflicts/c-j4/resolve", {"keep": "office"})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(self.hub_sql("SELECT assignee_id FROM work_items WHERE id='wi-j2'")[0][0],
+                         "st-gone")
+
     def test_office_edit_kept_whole(self):
         """An office edit whose fields only hold together (a ZIP and its
         zip5) left a conflict on each: one field alone breaks the rule and
