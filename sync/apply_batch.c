@@ -101,6 +101,8 @@ typedef struct bctx {
 	char *bx_again;          /* per entry: refused by the validator in the group
 				    (NULL: a regrouping, which marks none) */
 	int *bx_first;           /* per entry: its first row in bx_rows */
+	int *bx_conflicts;       /* per entry: the conflicts its rows' checks recorded in
+				    the try of its group that holds (after_apply) */
 	sync_apply_cache *bx_c;
 	brow *bx_rows;           /* every change of the batch, in entry order */
 	brow *bx_sorted;         /* the same by (table, id), to find a row */
@@ -491,6 +493,11 @@ static int after_apply(bctx *b)
 	int refused = 0;
 	char id[SYNC_SNAPSHOT_ID_MAX + 1];
 
+	/* A try rolled back took its conflicts rows with it: only the try
+	 * that holds counts them (each entry's, for its result). */
+	for (int i = 0; i < b->bx_n; i++)
+		if (b->bx_fast[i] == b->bx_cls)
+			b->bx_conflicts[i] = 0;
 	if (tombs < 0)
 		return A_ERROR;
 	if (!tombs && sync__row_validator == NULL)
@@ -507,6 +514,7 @@ static int after_apply(bctx *b)
 		memcpy(id, r->br_id, r->br_idn);
 		id[r->br_idn] = '\0';
 		a->ax_e = &b->bx_e[r->br_entry];
+		a->ax_res->conflicts = 0;
 		if ((tombs && (rc = sync__tomb_del(a, tc, id)) != A_OK) ||
 		    (rc = r->br_row ? sync__validate_json(a, tc, r->br_row, SQLITE_INSERT, NULL)
 				    : sync__validate(a, tc, id, SQLITE_INSERT, NULL, NULL)) != A_OK) {
@@ -518,6 +526,7 @@ static int after_apply(bctx *b)
 				b->bx_again[r->br_entry] = 1;
 			refused = 1;
 		}
+		b->bx_conflicts[r->br_entry] += a->ax_res->conflicts;
 	}
 	if (refused) {
 		b->bx_hit = 3;
@@ -658,6 +667,7 @@ static void bctx_release(bctx *b)
 		free(b->bx_scopes[i]);
 	free(b->bx_scopes);
 	free(b->bx_first);
+	free(b->bx_conflicts);
 	free(b->bx_fast);
 	free(b->bx_again);
 	free(b->bx_rows);
@@ -727,6 +737,14 @@ static int run_group(bctx *b, sync_apply_cache *c)
 static int apply_batch(sqlite3 *db, sync_apply_cache *cache, const sync_scope *sc,
 		       const sync_entry *e, int n, sync_apply_result *res, int again);
 
+/* The result of entry i, which its group applied: the conflicts its rows'
+ * checks recorded in the try that holds (not in one rolled back). */
+static void grouped_result(const bctx *b, int i, sync_apply_result *r)
+{
+	r->applied = 1;
+	r->conflicts = b->bx_conflicts[i];
+}
+
 /*
  * The run of entries from *i that the validator refused in the group,
  * taken up again where the first of them comes in seq order, after the
@@ -754,7 +772,7 @@ static int regroup(sqlite3 *db, sync_apply_cache *cache, const sync_scope *sc,
 	if (m < 2 || rows < batch_min_rows) { /* the merge, as the group would end in it */
 		for (; *i < j; (*i)++)
 			if (b->bx_fast[*i])
-				res[*i].applied = 1;
+				grouped_result(b, *i, &res[*i]);
 			else if (sync_hub_apply_cached(db, cache, sc, &e[*i], &res[*i]) != 0)
 				return -1;
 		return 0;
@@ -767,7 +785,7 @@ static int regroup(sqlite3 *db, sync_apply_cache *cache, const sync_scope *sc,
 	m = 0;
 	for (int q = *i; q < j; q++) {
 		if (b->bx_fast[q]) {
-			res[q].applied = 1;
+			grouped_result(b, q, &res[q]);
 			continue;
 		}
 		at[m] = q;
@@ -805,6 +823,7 @@ static int apply_batch(sqlite3 *db, sync_apply_cache *cache, const sync_scope *s
 		return -1;
 	memset(&a, 0, sizeof a);
 	memset(&b, 0, sizeof b);
+	memset(&scratch, 0, sizeof scratch);
 	memset(res, 0, (size_t)n * sizeof *res);
 	a.ax_db = db;
 	a.ax_sc = sc;
@@ -816,9 +835,11 @@ static int apply_batch(sqlite3 *db, sync_apply_cache *cache, const sync_scope *s
 	b.bx_n = n;
 	b.bx_fast = calloc((size_t)n + 1, 1);
 	b.bx_first = calloc((size_t)n + 1, sizeof *b.bx_first);
+	b.bx_conflicts = calloc((size_t)n + 1, sizeof *b.bx_conflicts);
 	if (again)
 		b.bx_again = calloc((size_t)n + 1, 1);
-	if (b.bx_fast == NULL || b.bx_first == NULL || (again && b.bx_again == NULL))
+	if (b.bx_fast == NULL || b.bx_first == NULL || b.bx_conflicts == NULL ||
+	    (again && b.bx_again == NULL))
 		goto out;
 	for (int i = 0; i < n; i++)
 		if (e[i].changeset == NULL || e[i].len < 1 || e[i].len > SYNC_MAX_CHANGESET ||
@@ -835,7 +856,7 @@ slow:
 	ret = 0;
 	for (int i = 0; i < n && ret == 0;) {
 		if (b.bx_fast[i])
-			res[i].applied = 1;
+			grouped_result(&b, i, &res[i]);
 		else if (b.bx_again && b.bx_again[i]) {
 			ret = regroup(db, cache, sc, e, n, res, &b, &i);
 			continue;

@@ -683,6 +683,82 @@ static void test_two_corrections_of_a_service_are_a_conflict(void **state)
 }
 
 /*
+ * A push's conflicts figure counts the conflicts that hold.  The hub
+ * applies a batch's new rows as one group (sync/apply_batch.c), checks
+ * them after, and when a check refuses an entry rolls the group back and
+ * tries again without it: the second correction of a service (its
+ * conflict recorded by the check) in a group with a service of an unknown
+ * code is checked twice, its conflict recorded once, and counted once, for
+ * its entry.  Before, a grouped entry's conflicts were not counted at all
+ * (and, counted per try, would have been twice).
+ */
+static void test_grouped_conflicts_count_the_try_that_holds(void **state)
+{
+	sqlite3 *hub = open_db(1), *a = open_db(0), *b = open_db(0);
+	sync_apply_cache *c = sync_apply_cache_new(hub);
+	sync_entry es[2];
+	sync_apply_result r[2];
+	st_batch_count k;
+	sqlite3_stmt *st;
+	char *sql, *hlc[2], *cs[2];
+	int n = 0;
+
+	(void)state;
+	assert_non_null(c);
+	sync_set_validator(crm_hub_validate_row);
+	model_set_conflict_recorder(sync_record_conflict);
+	lead_at_both(hub, a, b);
+	node_write(a, "000000001100.0000.nodeA", insert_service, SVC, LEAD, "E20", DEMO_OFFICE, NULL,
+		   1767744000000LL);
+	node_write(a, "000000002000.0000.nodeA", insert_service, SVC_C1, LEAD, "E22", DEMO_OFFICE,
+		   SVC, 1767744001000LL);
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 2);
+	sql = sqlite3_mprintf(insert_service, SVC, LEAD, "E20", DEMO_OFFICE, NULL, 1767744000000LL);
+	assert_int_equal(db_exec(b, sql), 0);
+	sqlite3_free(sql);
+	node_write(b, "000000003000.0000.nodeB", insert_service, SVC_C2, LEAD, "E21", DEMO_OFFICE2,
+		   SVC, 1767744002000LL);
+	node_write(b, "000000003100.0000.nodeB", insert_service,
+		   "0190a000-0000-7000-8000-00000000e0ff", LEAD, "E999", DEMO_OFFICE2, NULL,
+		   1767744003000LL);
+	assert_int_equal(db_prepare(b, &st, "SELECT seq, hlc, actor, changeset FROM outbox ORDER BY seq"), 0);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		/* (copies: the row's text is the statement's until its next step) */
+		assert_true(n < 2);
+		hlc[n] = sqlite3_mprintf("%s", sqlite3_column_text(st, 1));
+		cs[n] = sqlite3_malloc(sqlite3_column_bytes(st, 3));
+		assert_non_null(hlc[n]);
+		assert_non_null(cs[n]);
+		memcpy(cs[n], sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3));
+		es[n] = (sync_entry){sqlite3_column_int64(st, 0), hlc[n], "demo-staff", cs[n],
+				     (size_t)sqlite3_column_bytes(st, 3)};
+		n++;
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(n, 2);
+	sync_set_batch_min_rows(1);
+	k = st_apply_batch(hub, c, &scope_b, es, n, r);
+	sync_set_batch_min_rows(SYNC_BATCH_MIN_ROWS);
+	for (int i = 0; i < n; i++) {
+		sqlite3_free(hlc[i]);
+		sqlite3_free(cs[i]);
+	}
+	assert_int_equal(k.tries, 2); /* rolled back once, then held */
+	assert_int_equal(r[0].applied, 1);
+	assert_int_equal(r[1].applied, 0);
+	assert_non_null(strstr(r[1].reason, "unknown activity code"));
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM conflicts", -1), 1);
+	assert_int_equal(r[0].conflicts, 1);
+	assert_int_equal(r[1].conflicts, 0);
+	sync_apply_cache_free(c);
+	model_set_conflict_recorder(NULL);
+	sync_set_validator(NULL);
+	sqlite3_close(a);
+	sqlite3_close(b);
+	sqlite3_close(hub);
+}
+
+/*
  * Two edits, each valid on the row its office saw, that merged make a row
  * no rule allows: office A converts the lead to a recruiting employer
  * (which needs a phone), office B, offline on the old lead, clears its
@@ -1907,6 +1983,7 @@ TU_MAIN(cmocka_unit_test(test_normalize),
 	cmocka_unit_test(test_search_indexes),
 	cmocka_unit_test(test_lead_edits_merge_column_by_column),
 	cmocka_unit_test(test_two_corrections_of_a_service_are_a_conflict),
+	cmocka_unit_test(test_grouped_conflicts_count_the_try_that_holds),
 	cmocka_unit_test(test_merge_that_breaks_a_rule_is_a_conflict),
 	cmocka_unit_test(test_merge_that_breaks_a_rule_on_the_same_field),
 	cmocka_unit_test(test_older_row_without_its_employer_still_edited),
