@@ -7,6 +7,7 @@
 #include "model/schema.h"
 #include "model/case_approvals.h"
 #include "model/case_forms.h"
+#include "model/corrections.h"
 #include "model/crm.h"
 #include "model/greeter.h"
 #include "model/holidays.h"
@@ -911,6 +912,49 @@ static int code_row(sqlite3 *db, const char *list, const char *code, char *title
 	return rc;
 }
 
+/* One activity or correction in words, for a conflict's reason: who at
+ * which office into who, and what it recorded into what ("on DAY voided
+ * it", "on DAY recorded C01 from ... to ..., successful"): no participant's
+ * name, the conflict is listed before it is read.  0, or -1. */
+static int activity_words(sqlite3 *db, const char *id, char who[MODEL_CORRECTION_WORDS],
+			  char what[MODEL_CORRECTION_WORDS])
+{
+	sqlite3_stmt *st = NULL;
+	char end[32] = "", comp[40] = "";
+	int rc;
+
+	if (db_prepare_bound(db, &st,
+			     "SELECT coalesce(t.display_name, a.staff_id, 'staff unknown'),"
+			     " coalesce(o.name, a.office_id, 'an office'), a.voided, a.code,"
+			     " a.start_date, a.end_date, a.completion, a.entered_date"
+			     " FROM participant_activities a LEFT JOIN staff t ON t.id = a.staff_id"
+			     " LEFT JOIN offices o ON o.id = a.office_id WHERE a.id = ?1",
+			     "t", id) != 0)
+		return -1;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_text(st, 5))
+			snprintf(end, sizeof end, " to %s", db_col(st, 5));
+		if (sqlite3_column_text(st, 6))
+			snprintf(comp, sizeof comp, ", %s", db_col(st, 6));
+		snprintf(who, MODEL_CORRECTION_WORDS, "%s at %s", db_col(st, 0), db_col(st, 1));
+		if (sqlite3_column_int(st, 2))
+			snprintf(what, MODEL_CORRECTION_WORDS, "on %s voided it", db_col(st, 7));
+		else
+			snprintf(what, MODEL_CORRECTION_WORDS, "on %s recorded %s from %s%s%s",
+				 db_col(st, 7), db_col(st, 3), db_col(st, 4), end, comp);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* Two offices' corrections of one activity, each through its own Help
+ * Request (corrections.h): both are kept, and each replaces the activity
+ * in the participant's timeline, so a person settles which is right. */
+static const model_correction_kind activity_corrections = {
+	"participant_activities", "entered_at", "activity", activity_words,
+	"is the newer; both are kept and shown.  Acknowledge this, or correct the activity"
+	" again through a Help Request at an office."};
+
 static int check_activity(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 {
 	const char *list = js(row, "code_list"), *start = js(row, "start_date");
@@ -1010,6 +1054,9 @@ static int check_activity(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 			    strcmp(eid, js(row, "corrects_id")) != 0)
 				REFUSE("participant_activities: the help request is for another change");
 		}
+		/* (last: a correction refused is not a conflict) */
+		return model_crossed_correction(db, &activity_corrections, js(row, "id"),
+						js(row, "corrects_id"), reason, n);
 	}
 	return 0;
 }

@@ -4,6 +4,7 @@
  * item transitions and assignment, and the hub's row checks; see crm.h.
  */
 #include "model/crm.h"
+#include "model/corrections.h"
 #include "model/schema.h"
 #include "lib/crypto.h"
 #include "lib/clock.h"
@@ -770,7 +771,7 @@ static int need_employer(sqlite3 *db, const char *tbl, int op, const char *emp, 
  * which office into who, and when and what it recorded into what ("on DAY
  * voided it", "on DAY made it E10 from ...").  0, or -1 when it cannot be
  * read. */
-#define WORDS_MAX 200
+#define WORDS_MAX MODEL_CORRECTION_WORDS
 static int service_words(sqlite3 *db, const char *id, char who[WORDS_MAX], char what[WORDS_MAX])
 {
 	sqlite3_stmt *st = NULL;
@@ -803,85 +804,12 @@ static int service_words(sqlite3 *db, const char *id, char who[WORDS_MAX], char 
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
-/* A row of employer_services as JSON text (caller frees), or NULL. */
-static char *service_json(sqlite3 *db, const char *id)
-{
-	cJSON *o = db_row_json_by(db, "SELECT * FROM employer_services WHERE id=?", id);
-	char *t = o ? cJSON_PrintUnformatted(o) : NULL; /* (cJSON_free) */
-
-	cJSON_Delete(o);
-	return t;
-}
-
-/*
- * A correction (row) of a service that another correction arrived at the
- * hub before (another office's, made offline: an office corrects only a
- * service not corrected yet): both stand, append-only and each valid, and
- * the later one counts (CRM_CORRECTION_LATER).  The conflict names both,
- * this one as the office's and, as the hub's, the one that counted before
- * it arrived (the latest of those that came first); recorded once per
- * correction.  0, or MODEL_CHECK_AGAIN.
- */
-static int crossed_correction(sqlite3 *db, const cJSON *row, char *reason, size_t n)
-{
-	const char *id = jstr(row, "id"), *orig = jstr(row, "corrects_id");
-	char other[64] = "", a_who[WORDS_MAX], a_what[WORDS_MAX], b_who[WORDS_MAX],
-	     b_what[WORDS_MAX], o_who[WORDS_MAX], o_what[WORDS_MAX], why[7 * WORDS_MAX + 240];
-	char *base = NULL, *local = NULL, *remote = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc, later = 0, ret = MODEL_CHECK_AGAIN;
-
-	if (id == NULL || orig == NULL)
-		return 0;
-	rc = db_exists(db, "SELECT 1 FROM conflicts WHERE tbl = 'employer_services' AND row_id = ?1"
-			   " AND column_name = '" CRM_CORRECTIONS_COLUMN "'", id);
-	if (rc != 0)
-		return rc < 0 ? ret : 0;
-	rc = db_text(db,
-		     "SELECT y.id FROM employer_services s JOIN employer_services y"
-		     " ON y.corrects_id = s.corrects_id AND y.id <> s.id AND y.rowid < s.rowid"
-		     " WHERE s.id = ?1 AND NOT EXISTS (SELECT 1 FROM employer_services z"
-		     "  WHERE z.corrects_id = s.corrects_id AND z.id <> s.id AND z.rowid < s.rowid"
-		     "  AND" CRM_CORRECTION_LATER("z", "y") ")",
-		     id, other, sizeof other);
-	if (rc != 0) {
-		if (rc > 0)
-			return 0; /* the first correction of it */
-		snprintf(reason, n, "employer_services: cannot read the other corrections");
-		return ret;
-	}
-	if (db_prepare_bound(db, &st,
-			     "SELECT 1 FROM employer_services a, employer_services b"
-			     " WHERE a.id = ?1 AND b.id = ?2 AND" CRM_CORRECTION_LATER("a", "b"),
-			     "tt", id, other) != 0)
-		goto out;
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW && rc != SQLITE_DONE)
-		goto out;
-	later = rc == SQLITE_ROW;
-	if (service_words(db, orig, o_who, o_what) != 0 ||
-	    service_words(db, other, a_who, a_what) != 0 ||
-	    service_words(db, id, b_who, b_what) != 0 ||
-	    (base = service_json(db, orig)) == NULL || (local = service_json(db, other)) == NULL ||
-	    (remote = service_json(db, id)) == NULL)
-		goto out;
-	snprintf(why, sizeof why,
-		 "Two corrections of one service (entered by %s %s) were made while offline:"
-		 " %s %s; %s %s.  The later one, by %s, counts; the other is kept but not"
-		 " counted.  Acknowledge this, or enter a further correction at an office.",
-		 o_who, o_what, a_who, a_what, b_who, b_what, later ? b_who : a_who);
-	if (model_record_conflict(id, CRM_CORRECTIONS_COLUMN, base, local, remote, later, NULL, NULL,
-				  why) != 0)
-		goto out;
-	ret = 0;
-out:
-	if (ret != 0)
-		snprintf(reason, n, "employer_services: cannot record the conflict of two corrections");
-	sqlite3_finalize(st);
-	cJSON_free(base);
-	cJSON_free(local);
-	cJSON_free(remote);
-	return ret;
-}
+/* Two offices' corrections of one service (model/crm.h, corrections.h):
+ * ordered as CRM_CORRECTION_LATER orders them, by (created_at, id). */
+static const model_correction_kind service_corrections = {
+	"employer_services", "created_at", "service", service_words,
+	"counts; the other is kept but not counted.  Acknowledge this, or enter a further"
+	" correction at an office."};
 
 static int check_service(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 {
@@ -944,7 +872,8 @@ static int check_service(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		rc = crm__hub_check_recruiting_service(db, row, reason, n);
 	/* (last: a correction refused is not a conflict) */
 	if (rc == 0 && jstr(row, "corrects_id"))
-		rc = crossed_correction(db, row, reason, n);
+		rc = model_crossed_correction(db, &service_corrections, jstr(row, "id"),
+					      jstr(row, "corrects_id"), reason, n);
 	return rc;
 }
 

@@ -342,10 +342,11 @@ int crm_hub_validate_row(sqlite3 *db, const char *tbl, int op, const struct cJSO
  * The one definition of "later": SQL condition, the correction aliased A
  * is later than the one aliased B, by (created_at, id).  The offices count
  * services by it (node_crm.h CRM_SERVICE_EFFECTIVE); the hub, taking the
- * second correction, records a conflict naming both (column "corrects_id",
- * base the service corrected, hub and office values the two corrections
- * as rows, winner the later one), so the one no longer counted is never
- * lost unseen.  Services are append-only: the conflict is resolved by
+ * second correction, records a conflict naming both (model/corrections.h:
+ * on the later one whichever arrived first, column "corrects_id", base the
+ * service corrected, hub and office values the earlier and the later
+ * correction as rows, winner the later one), so the one no longer counted
+ * is never lost unseen.  Services are append-only: the conflict is resolved by
  * acknowledging it, or by a further correction entered at an office.
  */
 #define CRM_CORRECTION_LATER(A, B) " (" A ".created_at, " A ".id) > (" B ".created_at, " B ".id)"

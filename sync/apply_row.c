@@ -7,6 +7,7 @@
 #include "sync/apply_int.h"
 #include "model/schema.h"
 #include "lib/crypto.h"
+#include "lib/json.h"
 #include "lib/log.h"
 
 #include <math.h>
@@ -355,6 +356,7 @@ static _Thread_local int val_all;
 static _Thread_local actx *val_a;
 static _Thread_local const char *const *val_set;
 static _Thread_local int val_nset;
+static _Thread_local const cJSON *val_row; /* the row under check, as stored */
 
 int sync_change_sets(const char *col)
 {
@@ -392,12 +394,33 @@ int sync_record_conflict(const char *row_id, const char *column, const char *bas
 			 const char *local, const char *remote, int remote_won,
 			 const char *local_hlc, const char *remote_hlc, const char *reason)
 {
+	const table_def *td;
+	const char *office = NULL, *la = NULL;
+
 	if (val_a == NULL || val_a->ax_e == NULL || val_ts == NULL)
 		return 0; /* a check outside a push (the console's): no entry, nothing arrives */
-	if (row_id == NULL || val_ts->ts_td->td_scope != SCOPE_STATEWIDE)
+	if (row_id == NULL || val_row == NULL)
 		return -1;
-	return sync__conflict_insert(val_a, val_ts->ts_td->td_name, row_id, column, base, local,
-				     remote, remote_won, local_hlc, remote_hlc, NULL, NULL,
+	/* The row's scope, as conflict() gives a merge's: a participant's
+	 * data goes only to its Local Area's offices. */
+	td = val_ts->ts_td;
+	switch (td->td_scope) {
+	case SCOPE_STATEWIDE:
+		break;
+	case SCOPE_LOCAL_AREA:
+		if ((la = json_str(val_row, td->td_scope_col)) == NULL)
+			return -1;
+		break;
+	case SCOPE_OFFICE:
+		if ((office = json_str(val_row, td->td_scope_col)) == NULL)
+			return -1;
+		la = val_ts->ts_la >= 0 ? json_str(val_row, val_ts->ts_cols[val_ts->ts_la]) : NULL;
+		break;
+	default:
+		return -1;
+	}
+	return sync__conflict_insert(val_a, td->td_name, row_id, column, base, local, remote,
+				     remote_won, local_hlc, remote_hlc, office, la,
 				     reason) == A_OK
 		       ? 0
 		       : -1;
@@ -505,6 +528,7 @@ int sync__validate_json(actx *a, tcache *tc, const cJSON *j, int op, sqlite3_val
 	val_nv = nv;
 	val_all = op == SQLITE_INSERT && nv == NULL;
 	val_a = a;
+	val_row = j;
 	ret = sync__row_validator(a->ax_db, tc->tc_ts.ts_td->td_name, op, j, why, sizeof why);
 	if (ret == SYNC_CHECK_AGAIN) {
 		log_warnx("cannot check a row of %s (%s): the push is refused, to be sent again",
@@ -517,6 +541,7 @@ int sync__validate_json(actx *a, tcache *tc, const cJSON *j, int op, sqlite3_val
 	val_nv = NULL;
 	val_all = 0;
 	val_a = NULL;
+	val_row = NULL;
 	return ret;
 }
 

@@ -310,15 +310,18 @@ int sync_validate_edit(sync_row_validator fn, sqlite3 *db, const char *tbl,
  * entry cannot be read. */
 int sync_entry_inserts(const char *tbl, const char *col, const char *val, const char *col2,
 		       const char *val2);
-/* Inside a validator call, on a row of a statewide table (CRM data): record
- * a conflict a person reviews that no merge found - two offices' rows that
- * each stand but clash by the table's own rule (model/crm.c, two
- * corrections of one service) - on row_id of the table being checked, from
- * the entry's node, staff member and seq: column, the base, hub (local) and
+/* Inside a validator call: record a conflict a person reviews that no
+ * merge found - two offices' rows that each stand but clash by the table's
+ * own rule (model/corrections.h, two corrections of one service or of one
+ * participant's activity) - on row_id of the table being checked, from the
+ * entry's node, staff member and seq: column, the base, hub (local) and
  * office (remote) values as JSON text, which won, both HLCs and reason
- * (the clear text shown).  0, or -1 on an error (the apply then fails and
- * the node sends the entry again).  Outside a push (a validator called by
- * the console) nothing arrives and nothing is recorded: 0. */
+ * (the clear text shown).  The conflict has the scope of the row under
+ * check (a Local Area's or an office's table: only its offices receive
+ * it), so row_id names a row of the same scope.  0, or -1 on an error (the
+ * apply then fails and the node sends the entry again; also a row without
+ * its scope, or a table no node writes).  Outside a push (a validator
+ * called by the console) nothing arrives and nothing is recorded: 0. */
 int sync_record_conflict(const char *row_id, const char *column, const char *base,
 			 const char *local, const char *remote, int remote_won,
 			 const char *local_hlc, const char *remote_hlc, const char *reason);

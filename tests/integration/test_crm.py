@@ -1005,8 +1005,8 @@ class CrmReplicationTest(harness.TwoOffices):
             rep = self.api(node, "GET", "/reports/services?from=%s&to=%s" % (t, t))
             mine = [x for x in rep["by_employer"] if x["employer_id"] == e["id"]]
             self.assertEqual([(x["count"], x["codes"]) for x in mine], [(1, "E21")], (node.name, rep))
-        # One conflict, on the correction that reached the hub second, the
-        # later one (office B's E21) kept, the other named.
+        # One conflict, on the later correction (office B's E21, kept)
+        # whichever reached the hub first, the other named.
         token = harness.admin_token(self.hub)
         hub_api = lambda m, p, b=None: self.hub.request(m, p, body=b,
                                                         headers={"Authorization": "Bearer " + token})
@@ -1015,7 +1015,7 @@ class CrmReplicationTest(harness.TwoOffices):
         self.assertEqual(len(mine), 1, mine)
         c = mine[0]
         self.assertEqual(c["column_name"], "corrects_id")
-        self.assertEqual(c["winner"], "remote" if c["row_id"] == c2 else "local", c)
+        self.assertEqual((c["row_id"], c["winner"]), (c2, "remote"), c)
         for word in ("E22", "E21", "counts"):
             self.assertIn(word, c["reason"])
         for node in (self.a, self.b):

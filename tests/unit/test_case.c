@@ -662,6 +662,114 @@ static void test_hub_duplicate_flags(void **state)
 	sqlite3_close(hub);
 }
 
+/* The first column of sql's first row is want. */
+static void expect_text(sqlite3 *db, const char *sql, const char *want)
+{
+	char got[512];
+
+	assert_int_equal(db_text(db, sql, NULL, got, sizeof got), 0);
+	assert_string_equal(got, want);
+}
+
+/* A correction of A1 at node (office office), through its own Help
+ * Request (req), entered on day, ending the activity on end. */
+static void write_correction(sqlite3 *node, const char *hlc, const char *office, const char *req,
+			     const char *id, const char *day, const char *end, const char *comp)
+{
+	node_write(node, hlc,
+		   "INSERT INTO case_approval_requests(id, participant_id, local_area_id, office_id,"
+		   " kind, entry_table, entry_id, entry_date, change_id, requested_by, requested_at)"
+		   " VALUES(%Q,'" P1 "','demo-la',%Q,'change','participant_activities','" A1 "',"
+		   "'2026-03-02',%Q,'0190a000-0000-7000-8000-0000000000b1',1);"
+		   "INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
+		   " code_list, start_date, end_date, completion, staff_id, entered_date, entered_at,"
+		   " corrects_id, change_request_id) VALUES(%Q,'" P1 "','demo-la',%Q,'102','activity',"
+		   "'2026-03-02',%Q,%Q,'demo-staff',%Q,%lld,'" A1 "',%Q)",
+		   req, office, id, id, office, end, comp, day, noon(day), req);
+}
+
+#define C1 "0190b000-0000-7000-8000-00000000e1c1"
+#define C2 "0190b000-0000-7000-8000-00000000e1c2"
+
+/*
+ * Two offices of one Local Area, each offline, correct one activity of a
+ * participant (C1 at A, entered first, C2 at B), each through its Help
+ * Request: both are taken, and the hub records one conflict naming both,
+ * the same whichever reaches it first (model/corrections.h): on C2, the
+ * later, C1 as the hub's value, C2 as the office's and the winner.  The
+ * conflict has the participant's Local Area as its scope (only its
+ * offices receive it, as they do the rows) and its reason names no
+ * participant.  Before, sync_record_conflict refused a Local Area's
+ * table, so no conflict was recorded (and the check would have failed).
+ */
+static void activities_cross(int c1_first)
+{
+	static const sync_scope scope_b = {"nodeB", DEMO_OFFICE2, DEMO_LOCAL_AREA};
+	sqlite3 *hub = open_db(1), *a = open_db(0), *b = open_db(0);
+	int counted = 0;
+	char *sql;
+
+	sync_set_validator(model_hub_validate_row);
+	model_set_conflict_recorder(sync_record_conflict);
+	node_write(a, "000000001000.0000.nodeA", insert_participant, P1, DEMO_LOCAL_AREA, DEMO_OFFICE,
+		   "000000001000.0000.nodeA");
+	node_write(a, "000000001100.0000.nodeA", insert_activity, A1, P1, "102", "2026-03-02",
+		   "2026-03-02", noon("2026-03-02"), 0, NULL);
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 2);
+	/* (at B as a pull brings them) */
+	sql = sqlite3_mprintf(insert_participant, P1, DEMO_LOCAL_AREA, DEMO_OFFICE, "000000001000.0000.nodeA");
+	assert_int_equal(db_exec(b, sql), 0);
+	sqlite3_free(sql);
+	sql = sqlite3_mprintf(insert_activity, A1, P1, "102", "2026-03-02", "2026-03-02",
+			      noon("2026-03-02"), 0, NULL);
+	assert_int_equal(db_exec(b, sql), 0);
+	sqlite3_free(sql);
+	write_correction(a, "000000002000.0000.nodeA", DEMO_OFFICE,
+			 "0190b000-0000-7000-8000-00000000f0c1", C1, "2026-03-11", "2026-03-10",
+			 "successful");
+	write_correction(b, "000000003000.0000.nodeB", DEMO_OFFICE2,
+			 "0190b000-0000-7000-8000-00000000f0c2", C2, "2026-03-12", "2026-03-09",
+			 "unsuccessful");
+	for (int i = 0; i < 2; i++) {
+		st_pushed p = (i == 0) == c1_first ? st_push(hub, a, &scope_a) : st_push(hub, b, &scope_b);
+
+		assert_int_equal(p.applied, 1);
+		assert_int_equal(p.quarantined, 0);
+		counted += p.conflicts;
+	}
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM participant_activities WHERE corrects_id='" A1 "'", -1), 2);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM conflicts", -1), 1);
+	assert_int_equal(counted, 1);
+	expect_text(hub, "SELECT tbl || ' ' || row_id || ' ' || column_name || ' ' || winner"
+			 " || ' ' || coalesce(scope_office, '-') || ' ' || scope_la FROM conflicts",
+		    "participant_activities " C2 " corrects_id remote - demo-la");
+	expect_text(hub, "SELECT json_extract(local_value, '$.id') || ' '"
+			 " || json_extract(remote_value, '$.id') || ' '"
+			 " || json_extract(base_value, '$.id') FROM conflicts",
+		    C1 " " C2 " " A1);
+	expect_text(hub, "SELECT scope_la FROM change_log WHERE tbl='conflicts'", "demo-la");
+	{
+		char why[2048];
+		assert_int_equal(db_text(hub, "SELECT reason FROM conflicts", NULL, why, sizeof why), 0);
+		assert_non_null(strstr(why, "Two corrections of one activity"));
+		assert_non_null(strstr(why, "recorded 102 from 2026-03-02 to 2026-03-10, successful"));
+		assert_non_null(strstr(why, "recorded 102 from 2026-03-02 to 2026-03-09, unsuccessful"));
+		assert_null(strstr(why, "Reyes"));
+	}
+	model_set_conflict_recorder(NULL);
+	sync_set_validator(NULL);
+	sqlite3_close(a);
+	sqlite3_close(b);
+	sqlite3_close(hub);
+}
+
+static void test_hub_two_corrections_of_an_activity(void **state)
+{
+	(void)state;
+	activities_cross(1);
+	activities_cross(0);
+}
+
 static void test_hub_apply_case_rows(void **state)
 {
 	sqlite3 *hub = open_db(1), *a = open_db(0), *x = open_db(0);
@@ -857,5 +965,6 @@ TU_MAIN(cmocka_unit_test(test_backdating),
 	cmocka_unit_test(test_schema_and_seed),
 	cmocka_unit_test(test_hub_duplicate_flags),
 	cmocka_unit_test(test_hub_apply_case_rows),
+	cmocka_unit_test(test_hub_two_corrections_of_an_activity),
 	cmocka_unit_test(test_hub_apply_approvals),
 	cmocka_unit_test(test_hub_participant_ids_tell_nothing))
