@@ -1017,6 +1017,30 @@ export const tests = [
     await page.waitForFunction(() => document.getElementById('status').textContent.includes('resolved'));
     assert(hub.sql("SELECT resolution FROM conflicts WHERE id='c-svc'").includes('current'), 'acknowledged');
 
+    // ... and of one participant's activity (a Local Area's): its values are
+    // read in the review, where both entries are only acknowledged.
+    const actRow = (id, end) => JSON.stringify({ id, code: '102', start_date: '2026-01-05', end_date: end, voided: 0, corrects_id: 'a-0' });
+    hub.sql(`INSERT INTO conflicts(id, tbl, row_id, column_name, base_value, local_value, remote_value, winner,
+        local_hlc, remote_hlc, node_id, actor, origin_seq, created_at, updated_hlc, scope_la, reason)
+      VALUES('c-act', 'participant_activities', 'a-2', 'corrects_id', '${JSON.stringify({ id: 'a-0', code: '102', start_date: '2026-01-05', voided: 0 })}',
+        '${actRow('a-1', '2026-01-20')}', '${actRow('a-2', '2026-01-21')}', 'remote', '', '', '${nodeId}', 'demo', 4, ${now}, '',
+        'demo-la', 'Two corrections of one activity were made while offline: both are kept and shown.');`);
+    const arow = page.locator('#conflicts tbody tr', { hasText: 'two corrections of one activity' });
+    await page.selectOption('#c-show', 'all');
+    await page.selectOption('#c-show', 'open');
+    await arow.waitFor();
+    assert((await arow.textContent()).includes('shown in the review'), 'the list hides a participant\'s values');
+    await arow.getByRole('button', { name: /^Review conflict/ }).click();
+    await page.locator('#c-dlg[open]').waitFor();
+    assert((await page.textContent('#c-dlg-h')).includes('Two corrections of one participant activity'), 'the dialog names the kind');
+    for (const v of ['102 from 2026-01-05 to 2026-01-20', '102 from 2026-01-05 to 2026-01-21', 'Later correction'])
+      assert((await page.textContent('#c-values')).includes(v), 'the dialog shows ' + v);
+    assert(await page.locator('#c-options input[name=keep]').count() === 1, 'only acknowledging is offered');
+    await assertAccessible(page, 'two corrections of an activity dialog');
+    await page.click('#c-resolve');
+    await page.waitForFunction(() => document.getElementById('status').textContent.includes('participant activities resolved'));
+    assert(hub.sql("SELECT resolution FROM conflicts WHERE id='c-act'").includes('current'), 'acknowledged');
+
     // An office's edit of a ZIP and its zip5 left a conflict on each: one
     // alone breaks a rule, so the dialog offers the whole edit, kept as one.
     hub.sql(`INSERT INTO employers(id, account_type, company_name, normalized_name, username, zip, zip5,

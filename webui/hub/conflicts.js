@@ -21,9 +21,12 @@ function nodeLabel(id) {
   return n ? `${officeName(n.office_id)} (${n.name || 'office computer'})` : id;
 }
 const human = s => String(s || '').replace(/_/g, ' ');
-// Two offices' corrections of one employer service (model/crm.h): both
-// stand, the later counts; its values are the rows, shown in words.
-const twoCorrections = c => c.tbl === 'employer_services' && c.column_name === 'corrects_id';
+// Two offices' corrections of one employer service or participant activity
+// (model/corrections.h): both stand, the conflict on the later one (the
+// hub value the earlier correction, the office value the later); its values
+// are the rows, shown in words.
+const corrected = { employer_services: 'service', participant_activities: 'activity' };
+const twoCorrections = c => Object.hasOwn(corrected, c.tbl) && c.column_name === 'corrects_id';
 const service = v => v && typeof v === 'object' && v.code
   ? `${v.voided ? 'void of ' : ''}${v.code} from ${v.start_date}${v.end_date ? ' to ' + v.end_date : ''}` : v;
 
@@ -54,13 +57,14 @@ async function loadConflicts() {
     rows.map(c => {
       const p = x => { try { return x == null ? null : JSON.parse(x); } catch { return x; } };
       return [fmtDateTime(c.created_at), el('span', {}, human(c.tbl), el('div', { class: 'muted small val' }, c.row_id)),
-        c.column_name === '*deleted*' ? 'edited after a delete' : twoCorrections(c) ? 'two corrections of one service' : human(c.column_name),
+        c.column_name === '*deleted*' ? 'edited after a delete' : twoCorrections(c) ? `two corrections of one ${corrected[c.tbl]}` : human(c.column_name),
         ...(c.values_hidden
           // a participant's or a visitor's data: shown in the review, whose reading is recorded
           ? [0, 1, 2].map(() => el('span', { class: 'muted small' }, 'shown in the review'))
           : twoCorrections(c) ? [c.base_value, c.local_value, c.remote_value].map(x => val(service(p(x))))
           : [val(p(c.base_value)), val(p(c.local_value)), val(p(c.remote_value))]),
-        twoCorrections(c) ? el('span', {}, c.winner === 'remote' ? 'office' : 'hub', el('div', { class: 'muted small' }, 'the later correction'))
+        twoCorrections(c) ? el('span', {}, 'both', el('div', { class: 'muted small' },
+          c.tbl === 'employer_services' ? 'the later correction counts' : 'both shown'))
           : c.reason ? el('span', {}, 'hub', el('div', { class: 'muted small' }, 'a rule')) : c.winner === 'remote' ? 'office' : 'hub',
         nodeLabel(c.node_id),
         c.resolved_at ? pill('Resolved', 'ok') : pill('Open', 'warn'),
@@ -72,14 +76,16 @@ async function loadConflicts() {
 async function openConflict(id) {
   const c = await openItem(`/api/v1/conflicts/${encodeURIComponent(id)}`, 'c-');
   const deleted = c.column_name === '*deleted*', twice = twoCorrections(c);
-  $('c-dlg-h').textContent = twice ? 'Two corrections of one employer service'
+  const activity = c.tbl === 'participant_activities';
+  $('c-dlg-h').textContent = twice ? `Two corrections of one ${activity ? 'participant activity' : 'employer service'}`
     : `Conflict on ${human(c.tbl)}${deleted ? '' : ': ' + human(c.column_name)}`;
   $('c-info').replaceChildren(...[
     el('dt', {}, 'Record'), el('dd', { class: 'val' }, `${c.tbl} ${c.row_id}`),
     el('dt', {}, 'Recorded'), el('dd', {}, fmtDateTime(c.created_at)),
     el('dt', {}, 'Office edit from'), el('dd', {}, nodeLabel(c.node_id) + (c.actor ? ` by ${c.actor}` : '')),
     el('dt', {}, 'Kept automatically'), el('dd', {}, twice
-      ? `both entries; the ${c.winner === 'remote' ? 'office’s' : 'hub’s'} correction counts (the later one)`
+      ? (activity ? 'both entries, both shown in the participant’s timeline'
+        : 'both entries; the later correction counts')
       : c.reason ? 'the hub’s value'
       : c.winner === 'remote' ? 'the office’s value (the later edit)' : 'the hub’s value (the later edit)'),
     c.reason ? el('dt', {}, 'Why') : null, c.reason ? el('dd', { id: 'c-reason' }, c.reason) : null,
@@ -87,9 +93,9 @@ async function openConflict(id) {
     c.resolved_at ? el('dd', {}, `${fmtDateTime(c.resolved_at)} by ${c.resolved_by || ''}`) : null].filter(Boolean));
   const box = (cls, title, v, hint) => el('div', { class: cls }, el('h3', {}, title), val(v), hint ? el('p', { class: 'muted small' }, hint) : null);
   $('c-values').replaceChildren(...(twice ? [
-    box('', 'Service', service(c.base), 'as first entered'),
-    box('', 'Hub', service(c.hub), 'the correction the hub had'),
-    box('', 'Office', service(c.office), 'the correction sent by the office')] : [
+    box('', activity ? 'Activity' : 'Service', service(c.base), 'as first entered'),
+    box('', 'Earlier correction', service(c.hub), 'entered first'),
+    box('', 'Later correction', service(c.office), activity ? 'entered last' : 'entered last: it counts')] : [
     box('', 'Base', c.base, 'before either edit'),
     box('', 'Hub', c.hub, 'at the hub, before the merge'),
     box('', 'Office', c.office, 'sent by the office'),
@@ -100,8 +106,11 @@ async function openConflict(id) {
   const edit = Array.isArray(c.edit) && c.edit.length > 1 ? c.edit : null;
   const editList = () => el('ul', { class: 'small', id: 'c-edit-fields' }, ...edit.map(f =>
     el('li', {}, human(f.column_name), ': ', val(f.office))));
-  // A service is never edited: acknowledged, or corrected again at an office.
-  const choices = twice ? [['current', 'Acknowledge: keep both entries, the later correction counts (to change it, enter a further correction at an office)']]
+  // A service or an activity is never edited: acknowledged, or corrected
+  // again at an office.
+  const choices = twice ? [['current', activity
+    ? 'Acknowledge: keep both entries (to change them, correct the activity again through a Help Request at an office)'
+    : 'Acknowledge: keep both entries, the later correction counts (to change it, enter a further correction at an office)']]
     : deleted ? [['current', 'Keep the row as it is now']] : [
     ['current', 'Keep the value it has now', c.current],
     ['office', 'Use the office’s value', c.office],
