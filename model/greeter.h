@@ -22,19 +22,25 @@
 #define GREETER_MAX_REASONS 10
 
 /*
- * The label a visit's reason had when the visit was made, as an SQL
- * expression: of the reason's former labels (greeter_reason_labels, one
- * written at each rename with the time it ended) the first that ended after
- * the visit arrived, else the reason's label now; NULL for an unknown
- * reason.  col: label or label_es; reason and at: the SQL of the reason's
- * id and of the visit's arrival (ms).  What a report of past visits shows
- * (a renamed reason does not rewrite last month); the kiosk and the desk
- * show the label now.
+ * The label a visit's reason had when the visit was made, in SQL: of the
+ * reason's former labels (greeter_reason_labels, one written at each rename
+ * with the time it ended) the first that ended after the visit arrived,
+ * else the reason's label now; NULL for an unknown reason.  What a report
+ * of past visits shows (a renamed reason does not rewrite last month); the
+ * kiosk and the desk show the label now.
+ *
+ * One join per visit's reason, whatever the columns read:
+ * GREETER_REASON_LABEL_JOIN(h, reason, at) joins the former label as h
+ * (reason and at: the SQL of the reason's id and of the visit's arrival,
+ * ms; the one lookup goes by greeter_reason_labels_reason, then by id),
+ * and GREETER_REASON_LABEL(col, h, g) is column col (label or label_es) of
+ * it, else of g, the query's join of greeter_reasons on the reason's id.
  */
-#define GREETER_REASON_LABEL_AT(col, reason, at)                                               \
-	"coalesce((SELECT h." col " FROM greeter_reason_labels h WHERE h.reason_id=" reason    \
-	" AND h.ended_at > " at " ORDER BY h.ended_at, h.id LIMIT 1),"                         \
-	" (SELECT g." col " FROM greeter_reasons g WHERE g.id=" reason "))"
+#define GREETER_REASON_LABEL_JOIN(h, reason, at)                                               \
+	" LEFT JOIN greeter_reason_labels " h " ON " h ".id = (SELECT x.id FROM"               \
+	" greeter_reason_labels x WHERE x.reason_id=" reason " AND x.ended_at > " at           \
+	" ORDER BY x.ended_at, x.id LIMIT 1)"
+#define GREETER_REASON_LABEL(col, h, g) "coalesce(" h "." col ", " g "." col ")"
 
 /* Next status for action from status, or NULL when the move is not allowed. */
 const char *greeter_transition(const char *from, const char *action);

@@ -79,7 +79,7 @@ static const db_migration core_migrations[] = {
 	/* A reason's former labels (the hub writes one at each rename: the
 	 * labels it had, and when they ended), so a report of past visits
 	 * shows each under the label it had (greeter.h,
-	 * GREETER_REASON_LABEL_AT); the kiosk and the desk show today's. */
+	 * GREETER_REASON_LABEL); the kiosk and the desk show today's. */
 	{"CREATE TABLE greeter_reason_labels("
 	 " id TEXT PRIMARY KEY NOT NULL,"
 	 " reason_id TEXT NOT NULL,"

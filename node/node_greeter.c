@@ -2,7 +2,7 @@
  * node_greeter.c - the greeter's JSON API on the office node: check-in
  * reasons, kiosk check-ins, the front desk's waiting list and actions, the
  * day's counts and the CSV export (these two name each visit's reason by
- * the label it had then, GREETER_REASON_LABEL_AT; the kiosk and the desk by
+ * the label it had then, GREETER_REASON_LABEL; the kiosk and the desk by
  * its label now).  Every write is a declared NODE_WRITE
  * route (node_api.h): one captured transaction, so each check-in or action
  * yields exactly one outbox entry, answered once durable.  The kiosk's
@@ -696,9 +696,11 @@ static int stats_by_reason(node *n, cJSON *o, const char *from, const char *to)
 			   * per label); an offered reason with no visit under
 			   * its label now, with 0. */
 			  "WITH v AS (SELECT cr.reason_id,"
-			  "  " GREETER_REASON_LABEL_AT("label", "cr.reason_id", "c.arrived_at") " AS label,"
-			  "  " GREETER_REASON_LABEL_AT("label_es", "cr.reason_id", "c.arrived_at") " AS label_es,"
+			  "  " GREETER_REASON_LABEL("label", "h", "g") " AS label,"
+			  "  " GREETER_REASON_LABEL("label_es", "h", "g") " AS label_es,"
 			  "  count(*) AS n FROM checkins c JOIN checkin_reasons cr ON cr.checkin_id = c.id"
+			  "  LEFT JOIN greeter_reasons g ON g.id = cr.reason_id"
+			  "  " GREETER_REASON_LABEL_JOIN("h", "cr.reason_id", "c.arrived_at")
 			  "  WHERE c.office_id=?1 AND c.visit_date BETWEEN ?2 AND ?3 GROUP BY 1, 2, 3)"
 			  " SELECT reason_id, label, label_es, count FROM"
 			  " (SELECT r.id AS reason_id, v.label, v.label_es, v.n AS count, r.sort"
@@ -802,9 +804,11 @@ static route_rc get_csv(route_call *a)
 	route_put(a, "visit_id,date,arrived,visitor_name,reasons,status,wait_minutes,called,"
 		     "finished,virtual,language,appointment_with,note,served_by\r\n");
 	st = range_stmt(n, "SELECT c.id, c.visit_date, c.arrived_at, c.visitor_name,"
-			   " (SELECT group_concat(coalesce("
-			   GREETER_REASON_LABEL_AT("label", "cr.reason_id", "c.arrived_at")
-			   ", cr.reason_id), '; ') FROM checkin_reasons cr WHERE cr.checkin_id = c.id),"
+			   " (SELECT group_concat(coalesce(" GREETER_REASON_LABEL("label", "h", "g")
+			   ", cr.reason_id), '; ') FROM checkin_reasons cr"
+			   " LEFT JOIN greeter_reasons g ON g.id = cr.reason_id"
+			   GREETER_REASON_LABEL_JOIN("h", "cr.reason_id", "c.arrived_at")
+			   " WHERE cr.checkin_id = c.id),"
 			   " c.status, max(0, coalesce(c.called_at, c.serving_at, c.finished_at) - c.arrived_at) / 60000,"
 			   " c.called_at, c.finished_at, c.virtual, c.language, c.appointment_with, c.note,"
 			   " (SELECT s.display_name FROM staff s WHERE s.id = c.staff_id)"

@@ -311,10 +311,11 @@ static void test_greeter_reason_label_at(void **state)
 	    {"r1", 9000, "Job search help", "Ayuda para buscar empleo"},
 	    {"r2", 500, "Workshops", "Talleres"},            /* never renamed */
 	};
-	static const char *const sql[2] = {
-	    "SELECT " GREETER_REASON_LABEL_AT("label", "?1", "?2"),
-	    "SELECT " GREETER_REASON_LABEL_AT("label_es", "?1", "?2"),
-	};
+	/* both labels in one query, as the reports read them */
+	static const char sql[] =
+	    "SELECT " GREETER_REASON_LABEL("label", "h", "g") ", " GREETER_REASON_LABEL("label_es", "h", "g")
+	    " FROM (SELECT ?1 AS reason_id, ?2 AS at) v LEFT JOIN greeter_reasons g ON g.id = v.reason_id"
+	    GREETER_REASON_LABEL_JOIN("h", "v.reason_id", "v.at");
 
 	(void)state;
 	assert_int_equal(db_exec(db, "INSERT INTO greeter_reasons(id, local_area_id, label, label_es)"
@@ -324,20 +325,70 @@ static void test_greeter_reason_label_at(void **state)
 				     " label_es, ended_at) VALUES"
 				     " ('h2', 'r1', 'la', 'Unemployment Insurance', 'Seguro de desempleo', 2000),"
 				     " ('h1', 'r1', 'la', 'UI claims', 'Reclamos', 1000)"), 0);
-	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-		for (int k = 0; k < 2; k++) {
-			sqlite3_stmt *st = NULL;
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		sqlite3_stmt *st = NULL;
 
-			assert_int_equal(db_prepare_bound(db, &st, sql[k], "tI", want[i].reason,
-							  want[i].at), 0);
-			assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-			assert_string_equal((const char *)sqlite3_column_text(st, 0),
-					    k ? want[i].label_es : want[i].label);
-			sqlite3_finalize(st);
-		}
+		assert_int_equal(db_prepare_bound(db, &st, sql, "tI", want[i].reason, want[i].at), 0);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(st, 0), want[i].label);
+		assert_string_equal((const char *)sqlite3_column_text(st, 1), want[i].label_es);
+		sqlite3_finalize(st);
+	}
 	/* an unknown reason has none (the reports name it by its id) */
-	assert_int_equal(db_int(db, "SELECT " GREETER_REASON_LABEL_AT("label", "'zz'", "5") " IS NULL", -1),
+	assert_int_equal(db_int(db, "SELECT " GREETER_REASON_LABEL("label", "h", "g") " IS NULL FROM"
+				    " (SELECT 'zz' AS reason_id) v LEFT JOIN greeter_reasons g ON"
+				    " g.id = v.reason_id" GREETER_REASON_LABEL_JOIN("h", "v.reason_id", "5"), -1),
 			 1);
+	db_close(db);
+}
+
+/* The plan of sql, its details joined by ';' into plan (n bytes). */
+static void query_plan(sqlite3 *db, const char *sql, char *plan, size_t n)
+{
+	char *eqp = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", sql);
+	sqlite3_stmt *st = NULL;
+
+	assert_non_null(eqp);
+	plan[0] = '\0';
+	assert_int_equal(db_prepare(db, &st, eqp), 0);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *d = (const char *)sqlite3_column_text(st, 3);
+
+		snprintf(plan + strlen(plan), n - strlen(plan), "%s;", d ? d : "");
+	}
+	sqlite3_finalize(st);
+	sqlite3_free(eqp);
+}
+
+static int occurrences(const char *s, const char *what)
+{
+	int k = 0;
+
+	for (const char *p = s; (p = strstr(p, what)) != NULL; p += strlen(what))
+		k++;
+	return k;
+}
+
+/* A report reads both labels of each visit's reason with one lookup of its
+ * former labels, by index (greeter_reason_labels_reason, then the row by
+ * its id), and the reason by its id: no scan, no lookup per column. */
+static void test_greeter_reason_label_plan(void **state)
+{
+	sqlite3 *db = open_node();
+	char plan[2048];
+
+	(void)state;
+	query_plan(db, "SELECT cr.reason_id, " GREETER_REASON_LABEL("label", "h", "g") ","
+		       " " GREETER_REASON_LABEL("label_es", "h", "g") " FROM checkins c"
+		       " JOIN checkin_reasons cr ON cr.checkin_id = c.id"
+		       " LEFT JOIN greeter_reasons g ON g.id = cr.reason_id"
+		       GREETER_REASON_LABEL_JOIN("h", "cr.reason_id", "c.arrived_at")
+		       " WHERE c.office_id = 'o1' AND c.visit_date BETWEEN '2026-01-01' AND '2026-01-31'",
+		       plan, sizeof plan);
+	if (occurrences(plan, "USING INDEX greeter_reason_labels_reason") != 1 ||
+	    occurrences(plan, "greeter_reason_labels") != 2 || occurrences(plan, "SCAN") != 0 ||
+	    occurrences(plan, "SEARCH g USING INDEX sqlite_autoindex_greeter_reasons_1") != 1)
+		fail_msg("plan '%s'", plan);
 	db_close(db);
 }
 
@@ -630,4 +681,5 @@ TU_MAIN(cmocka_unit_test(test_one_write_one_entry),
 	cmocka_unit_test(test_schema_check),
 	cmocka_unit_test(test_demo_seed_idempotent),
 	cmocka_unit_test(test_greeter_rules),
-	cmocka_unit_test(test_greeter_reason_label_at))
+	cmocka_unit_test(test_greeter_reason_label_at),
+	cmocka_unit_test(test_greeter_reason_label_plan))
