@@ -92,12 +92,12 @@ static int range(http_req *req, int back, int to_off, int max_days, char from[11
 static const char report_sql[] =
     "SELECT c.office_id, o.name AS office_name, c.local_area_id, c.visit_date AS date,"
     " cr.reason_id,"
-    " coalesce(" GREETER_REASON_LABEL("label", "h", "r") ", '(no reason)')"
+    " coalesce(" GREETER_REASON_LABEL("label", "cr", "h", "r") ", '(no reason)')"
     " AS reason, c.language, count(DISTINCT c.id) AS visits"
     " FROM checkins c JOIN offices o ON o.id=c.office_id JOIN local_areas l ON l.id=c.local_area_id"
     " LEFT JOIN checkin_reasons cr ON cr.checkin_id=c.id"
     " LEFT JOIN greeter_reasons r ON r.id=cr.reason_id"
-    GREETER_REASON_LABEL_JOIN("h", "cr.reason_id", "c.arrived_at")
+    GREETER_REASON_LABEL_JOIN("h", "cr", "c.arrived_at")
     " WHERE c.visit_date BETWEEN ?1 AND ?2 AND (?3='' OR c.local_area_id=?3)"
     " AND (?4='' OR c.office_id=?4) AND " SCOPE_SQL
     " GROUP BY c.office_id, c.visit_date, cr.reason_id, reason, c.language"

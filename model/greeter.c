@@ -117,6 +117,14 @@ static int time_ok(const cJSON *row, const char *k, int nullable)
 	       v->valuedouble == (double)(long long)v->valuedouble;
 }
 
+/* 1 when member k is absent, null or text. */
+static int text_or_null(const cJSON *row, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, k);
+
+	return v == NULL || cJSON_IsNull(v) || cJSON_IsString(v);
+}
+
 static double num(const cJSON *row, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, k);
@@ -154,34 +162,47 @@ static int event_visit(sqlite3 *db, const cJSON *row, char *reason, size_t n)
  * visit's Local Area (a reason retired since, or narrowed to another
  * office, is taken: the office's kiosk offered it until its next pull,
  * which may be a whole outage away), once, and at most
- * GREETER_MAX_REASONS.  One cached statement: a push of a week's visits
- * checks one reason each. */
+ * GREETER_MAX_REASONS; its labels (the office's at the check-in, what the
+ * reports name it by) both or neither (a node before them), and then the
+ * reason's labels now or ones a rename replaced (the office had no other).
+ * One cached statement: a push of a week's visits checks one reason each. */
 static int check_reason(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 {
 	const char *rid = json_str(row, "reason_id"), *cid = json_str(row, "checkin_id");
 	const char *office = json_str(row, "office_id");
+	const char *label = json_str(row, "label"), *label_es = json_str(row, "label_es");
 	sqlite3_stmt *st;
-	int rc, visit = 0, same = 0, of_la = 0, twice = 0, count = 0;
+	int rc, visit = 0, same = 0, of_la = 0, twice = 0, count = 0, labelled = 0;
 
 	if (cid == NULL || office == NULL || rid == NULL)
 		REFUSE("checkin_reasons: checkin_id, reason_id and office_id are required");
+	if ((label == NULL) != (label_es == NULL) || !text_or_null(row, "label") ||
+	    !text_or_null(row, "label_es"))
+		REFUSE("checkin_reasons: label and label_es are two texts, or neither is given");
 	if ((st = db_stmt(db, "SELECT c.office_id = ?3,"
 			      " EXISTS (SELECT 1 FROM greeter_reasons r WHERE r.id = ?2"
 			      "  AND r.local_area_id = c.local_area_id),"
 			      " (SELECT count(*) FROM checkin_reasons x WHERE x.checkin_id = ?1"
 			      "  AND x.reason_id = ?2),"
-			      " (SELECT count(*) FROM checkin_reasons x WHERE x.checkin_id = ?1)"
+			      " (SELECT count(*) FROM checkin_reasons x WHERE x.checkin_id = ?1),"
+			      " ?4 IS NULL OR EXISTS (SELECT 1 FROM greeter_reasons r WHERE r.id = ?2"
+			      "  AND r.label = ?4 AND r.label_es = ?5) OR EXISTS (SELECT 1 FROM"
+			      "  greeter_reason_labels h WHERE h.reason_id = ?2 AND h.label = ?4"
+			      "  AND h.label_es = ?5)"
 			      " FROM checkins c WHERE c.id = ?1")) == NULL)
 		CANNOT_CHECK("checkin_reasons: cannot read the visit");
 	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, rid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, office, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, label, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, label_es, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		visit = 1;
 		same = sqlite3_column_int(st, 0);
 		of_la = sqlite3_column_int(st, 1);
 		twice = sqlite3_column_int(st, 2) > 1;
 		count = sqlite3_column_int(st, 3);
+		labelled = sqlite3_column_int(st, 4);
 	}
 	db_stmt_done(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -196,6 +217,8 @@ static int check_reason(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		REFUSE("checkin_reasons: the visit has this reason already");
 	if (count > GREETER_MAX_REASONS)
 		REFUSE("checkin_reasons: a visit has at most %d reasons", GREETER_MAX_REASONS);
+	if (!labelled)
+		REFUSE("checkin_reasons: label and label_es are not labels the reason has or had");
 	return 0;
 }
 

@@ -22,25 +22,33 @@
 #define GREETER_MAX_REASONS 10
 
 /*
- * The label a visit's reason had when the visit was made, in SQL: of the
- * reason's former labels (greeter_reason_labels, one written at each rename
- * with the time it ended) the first that ended after the visit arrived,
- * else the reason's label now; NULL for an unknown reason.  What a report
- * of past visits shows (a renamed reason does not rewrite last month); the
- * kiosk and the desk show the label now.
+ * The label a visit's reason had at its office when the visitor checked in,
+ * in SQL: the labels the office's node recorded on the visit's reason
+ * (checkin_reasons.label and label_es, the reason's labels there at the
+ * check-in: what its kiosk offered, a rename at the hub reaching it only
+ * with its next pull); for a visit recorded without them (before that
+ * column, core schema migration 4), of the reason's former labels
+ * (greeter_reason_labels, one written at each rename with the hub's time it
+ * ended) the first that ended after the visit arrived, else the reason's
+ * label now; NULL for an unknown reason.  What a report of past visits
+ * shows (a renamed reason does not rewrite last month); the kiosk and the
+ * desk show the label now.
  *
  * One join per visit's reason, whatever the columns read:
- * GREETER_REASON_LABEL_JOIN(h, reason, at) joins the former label as h
- * (reason and at: the SQL of the reason's id and of the visit's arrival,
- * ms; the one lookup goes by greeter_reason_labels_reason, then by id),
- * and GREETER_REASON_LABEL(col, h, g) is column col (label or label_es) of
- * it, else of g, the query's join of greeter_reasons on the reason's id.
+ * GREETER_REASON_LABEL_JOIN(h, cr, at) joins the former label as h for
+ * the visit's reason cr (the alias of its checkin_reasons row) arrived at
+ * at (the SQL of the visit's arrival, ms), when cr has no label of its own
+ * (the one lookup goes by greeter_reason_labels_reason, then by id), and
+ * GREETER_REASON_LABEL(col, cr, h, g) is column col (label or label_es) of
+ * cr, else of h, else of g, the query's join of greeter_reasons on
+ * cr.reason_id.
  */
-#define GREETER_REASON_LABEL_JOIN(h, reason, at)                                               \
-	" LEFT JOIN greeter_reason_labels " h " ON " h ".id = (SELECT x.id FROM"               \
-	" greeter_reason_labels x WHERE x.reason_id=" reason " AND x.ended_at > " at           \
-	" ORDER BY x.ended_at, x.id LIMIT 1)"
-#define GREETER_REASON_LABEL(col, h, g) "coalesce(" h "." col ", " g "." col ")"
+#define GREETER_REASON_LABEL_JOIN(h, cr, at)                                                   \
+	" LEFT JOIN greeter_reason_labels " h " ON " cr ".label IS NULL AND " h ".id = (SELECT"  \
+	" x.id FROM greeter_reason_labels x WHERE x.reason_id=" cr ".reason_id AND x.ended_at > " \
+	at " ORDER BY x.ended_at, x.id LIMIT 1)"
+#define GREETER_REASON_LABEL(col, cr, h, g) \
+	"coalesce(" cr "." col ", " h "." col ", " g "." col ")"
 
 /* Next status for action from status, or NULL when the move is not allowed. */
 const char *greeter_transition(const char *from, const char *action);

@@ -89,6 +89,15 @@ static const db_migration core_migrations[] = {
 	 " ended_at INTEGER NOT NULL," /* ms, the hub's clock at the rename */
 	 " updated_hlc TEXT NOT NULL DEFAULT '');"
 	 "CREATE INDEX greeter_reason_labels_reason ON greeter_reason_labels(reason_id, ended_at);"},
+	/* The labels a visit's reason had at its office when the visitor
+	 * checked in (the node writes them with the row: what its kiosk
+	 * offered), so a report names it by them (greeter.h,
+	 * GREETER_REASON_LABEL): a rename at the hub reaches an office only
+	 * with its next pull, and no time compared with the hub's can tell
+	 * the visits made before it there.  NULL on the rows of a node
+	 * before this version: the reports compare times for those. */
+	{"ALTER TABLE checkin_reasons ADD COLUMN label TEXT;"
+	 "ALTER TABLE checkin_reasons ADD COLUMN label_es TEXT;"},
 };
 
 static const table_def core_tables[] = {

@@ -276,7 +276,10 @@ out:
 	return rc;
 }
 
-/* The check-in row, its reasons and its first event. */
+/* The check-in row, its reasons and its first event.  Each reason with
+ * its labels here now, those the kiosk offered: the reports name the
+ * visit's reason by them (GREETER_REASON_LABEL), a rename at the hub not
+ * yet pulled included. */
 static int checkin_insert(node *n, const checkin_in *in, const char *id, uint64_t now,
 			  const char *today, const char *staff_id)
 {
@@ -299,8 +302,10 @@ static int checkin_insert(node *n, const checkin_in *in, const char *id, uint64_
 	cJSON_ArrayForEach(r, in->reason_ids)
 	{
 		uuid7_at(rid, now);
-		if (db_run_cached(n->nd_db, "INSERT INTO checkin_reasons(id, checkin_id, reason_id, office_id) "
-			       "VALUES(?,?,?,?)", "tttt", rid, id, r->valuestring, n->nd_office_id) != 0)
+		if (db_run_cached(n->nd_db, "INSERT INTO checkin_reasons(id, checkin_id, reason_id, office_id,"
+			       " label, label_es) SELECT ?1,?2,?3,?4, g.label, g.label_es FROM (SELECT 1)"
+			       " LEFT JOIN greeter_reasons g ON g.id=?3", "tttt", rid, id, r->valuestring,
+			       n->nd_office_id) != 0)
 			return -1;
 	}
 	uuid7_at(eid, now);
@@ -696,11 +701,11 @@ static int stats_by_reason(node *n, cJSON *o, const char *from, const char *to)
 			   * per label); an offered reason with no visit under
 			   * its label now, with 0. */
 			  "WITH v AS (SELECT cr.reason_id,"
-			  "  " GREETER_REASON_LABEL("label", "h", "g") " AS label,"
-			  "  " GREETER_REASON_LABEL("label_es", "h", "g") " AS label_es,"
+			  "  " GREETER_REASON_LABEL("label", "cr", "h", "g") " AS label,"
+			  "  " GREETER_REASON_LABEL("label_es", "cr", "h", "g") " AS label_es,"
 			  "  count(*) AS n FROM checkins c JOIN checkin_reasons cr ON cr.checkin_id = c.id"
 			  "  LEFT JOIN greeter_reasons g ON g.id = cr.reason_id"
-			  "  " GREETER_REASON_LABEL_JOIN("h", "cr.reason_id", "c.arrived_at")
+			  "  " GREETER_REASON_LABEL_JOIN("h", "cr", "c.arrived_at")
 			  "  WHERE c.office_id=?1 AND c.visit_date BETWEEN ?2 AND ?3 GROUP BY 1, 2, 3)"
 			  " SELECT reason_id, label, label_es, count FROM"
 			  " (SELECT r.id AS reason_id, v.label, v.label_es, v.n AS count, r.sort"
@@ -804,10 +809,10 @@ static route_rc get_csv(route_call *a)
 	route_put(a, "visit_id,date,arrived,visitor_name,reasons,status,wait_minutes,called,"
 		     "finished,virtual,language,appointment_with,note,served_by\r\n");
 	st = range_stmt(n, "SELECT c.id, c.visit_date, c.arrived_at, c.visitor_name,"
-			   " (SELECT group_concat(coalesce(" GREETER_REASON_LABEL("label", "h", "g")
+			   " (SELECT group_concat(coalesce(" GREETER_REASON_LABEL("label", "cr", "h", "g")
 			   ", cr.reason_id), '; ') FROM checkin_reasons cr"
 			   " LEFT JOIN greeter_reasons g ON g.id = cr.reason_id"
-			   GREETER_REASON_LABEL_JOIN("h", "cr.reason_id", "c.arrived_at")
+			   GREETER_REASON_LABEL_JOIN("h", "cr", "c.arrived_at")
 			   " WHERE cr.checkin_id = c.id),"
 			   " c.status, max(0, coalesce(c.called_at, c.serving_at, c.finished_at) - c.arrived_at) / 60000,"
 			   " c.called_at, c.finished_at, c.virtual, c.language, c.appointment_with, c.note,"

@@ -756,13 +756,29 @@ class ReasonRenameTest(harness.HubAndOffices):
     replicated with the reasons): the hub's report and CSV and the office's
     day report and visits CSV show each visit's reason under the label it had
     when the visit was made; the kiosk and the desk show the new label.  A
-    real hub and an enrolled office node syncing in the background."""
+    visit made at an office that had not pulled the rename yet stays under
+    the label its kiosk offered, whatever the clocks say (the node records
+    the labels on the visit's reason).  A real hub and an enrolled office
+    node syncing in the background; its pulls wait (OUTPOST_TEST_HOOKS_PAUSE)
+    while cls.pause exists."""
 
     @classmethod
     def setUpClass(cls):
+        import tempfile
+        cls.tmp = tempfile.mkdtemp(prefix="outpost-rename-")
+        cls.pause = os.path.join(cls.tmp, "pause")
         cls.start_hub()
-        cls.enroll_offices((("a", "demo-office"),), ENV, "rename")
+        cls.enroll_offices((("a", "demo-office"),),
+                           dict(ENV, OUTPOST_TEST_HOOKS_PAUSE="pull.after_reply:" + cls.pause), "rename")
         harness.login(cls.nodes["a"])
+
+    @classmethod
+    def tearDownClass(cls):
+        for f in (cls.pause, cls.pause + ".at"):
+            if os.path.exists(f):
+                os.unlink(f)
+        super().tearDownClass()
+        os.rmdir(cls.tmp)
 
     def admin(self, method, path, body=None):
         return self.hub.request(method, path, body=body,
@@ -823,6 +839,54 @@ class ReasonRenameTest(harness.HubAndOffices):
         # hold it offline too.
         self.assertEqual(harness.db_value(node, "SELECT label FROM greeter_reason_labels"
                                                 " WHERE reason_id=?", rid), old)
+
+    def test_visit_before_the_office_pulled_the_rename_keeps_its_label(self):
+        """The hub renames a reason while the office's pulls wait; a visitor
+        checks in there after the rename (by every clock) under the label
+        the kiosk still offers.  Once the office has pulled, its report and
+        the hub's name that visit by the old label, and a visit after the
+        pull by the new one."""
+        node = self.nodes["a"]
+        reason = node.get("/api/v1/greeter/reasons").json()[1]
+        rid, old, old_es = reason["id"], reason["label"], reason["label_es"]
+        new, new_es = "Renamed Offline Y", "Renombrado sin conexion Y"
+        open(self.pause, "w").close()
+        try:
+            wait_until(lambda: os.path.exists(self.pause + ".at"), timeout=60,
+                       what="the office's sync waiting in a pull")
+            r = self.admin("PATCH", "/api/v1/admin/greeter-reasons/" + rid,
+                           {"label": new, "label_es": new_es})
+            self.assertEqual(r.status, 200, r.body)
+            ended = r.json()["former_labels"][0]["ended_at"]
+            self.assertEqual([x["label"] for x in node.get("/api/v1/greeter/reasons").json()
+                              if x["id"] == rid], [old])
+            r = node.post("/api/v1/checkins", {"visitor_name": "Unpulled Una", "language": "es",
+                                               "reason_ids": [rid]})
+            self.assertEqual(r.status, 201, r.body)
+            before = r.json()
+        finally:
+            os.unlink(self.pause)
+        self.assertGreaterEqual(harness.db_value(node, "SELECT arrived_at FROM checkins WHERE id=?",
+                                                 before["id"]), ended)
+        wait_until(lambda: harness.db_value(self.hub, "SELECT count(*) FROM checkin_reasons"
+                                            " WHERE checkin_id=?", before["id"]) == 1,
+                   timeout=60, what="the visit at the hub")
+        wait_until(lambda: [x["label"] for x in node.get("/api/v1/greeter/reasons").json()
+                            if x["id"] == rid] == [new], timeout=60, what="the new label at the kiosk")
+        after = self.checkin(node, "Pulled Pia", rid)
+        dates = sorted({before["visit_date"], after["visit_date"]})
+        span = "from=%s&to=%s" % (dates[0], dates[-1])
+
+        s = node.get("/api/v1/greeter/stats?" + span).json()
+        mine = sorted((x["label"], x["label_es"], x["count"]) for x in s["by_reason"] if x["reason_id"] == rid)
+        self.assertEqual(mine, sorted([(old, old_es, 1), (new, new_es, 1)]), s["by_reason"])
+        text = node.get("/api/v1/greeter/visits.csv?" + span).body.decode("utf-8-sig")
+        got = {x["visitor_name"]: x["reasons"] for x in csv.DictReader(io.StringIO(text))
+               if x["visit_id"] in (before["id"], after["id"])}
+        self.assertEqual(got, {"Unpulled Una": old, "Pulled Pia": new})
+        rep = self.admin("GET", "/api/v1/admin/reports/greeter?office_id=demo-office&" + span).json()
+        rows = sorted((x["reason"], x["language"], x["visits"]) for x in rep["rows"] if x["reason_id"] == rid)
+        self.assertEqual(rows, sorted([(old, "es", 1), (new, "en", 1)]), rep["rows"])
 
 
 class ClockedOffices(harness.HubAndOffices):

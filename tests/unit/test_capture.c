@@ -293,29 +293,37 @@ static void test_greeter_rules(void **state)
 	TU_CHECK_TEXT(greeter_valid_language, {"es", 0}, {"fr", -1});
 }
 
-/* The label a report gives a visit's reason: the one it had when the visit
- * arrived (a rename at the hub keeps the former one and when it ended). */
+/* The label a report gives a visit's reason: the one its office's node
+ * recorded at the check-in; for a visit recorded without (a node before
+ * that), the one it had at the hub when the visit arrived (a rename at the
+ * hub keeps the former one and when it ended). */
 static void test_greeter_reason_label_at(void **state)
 {
 	sqlite3 *db = open_node();
 	static const struct {
 		const char *reason;
 		int64_t at;
+		const char *rec, *rec_es; /* recorded at the check-in */
 		const char *label, *label_es;
 	} want[] = {
-	    {"r1", 500, "UI claims", "Reclamos"},            /* before both renames */
-	    {"r1", 999, "UI claims", "Reclamos"},
-	    {"r1", 1000, "Unemployment Insurance", "Seguro de desempleo"}, /* from the first */
-	    {"r1", 1999, "Unemployment Insurance", "Seguro de desempleo"},
-	    {"r1", 2000, "Job search help", "Ayuda para buscar empleo"},   /* now */
-	    {"r1", 9000, "Job search help", "Ayuda para buscar empleo"},
-	    {"r2", 500, "Workshops", "Talleres"},            /* never renamed */
+	    {"r1", 500, NULL, NULL, "UI claims", "Reclamos"},            /* before both renames */
+	    {"r1", 999, NULL, NULL, "UI claims", "Reclamos"},
+	    {"r1", 1000, NULL, NULL, "Unemployment Insurance", "Seguro de desempleo"}, /* from the first */
+	    {"r1", 1999, NULL, NULL, "Unemployment Insurance", "Seguro de desempleo"},
+	    {"r1", 2000, NULL, NULL, "Job search help", "Ayuda para buscar empleo"},   /* now */
+	    {"r1", 9000, NULL, NULL, "Job search help", "Ayuda para buscar empleo"},
+	    {"r2", 500, NULL, NULL, "Workshops", "Talleres"},            /* never renamed */
+	    /* arrived after both renames at an office that had pulled neither */
+	    {"r1", 9000, "UI claims", "Reclamos", "UI claims", "Reclamos"},
+	    {"r1", 500, "Job search help", "Ayuda para buscar empleo", "Job search help",
+	     "Ayuda para buscar empleo"}, /* an office's clock far behind */
 	};
 	/* both labels in one query, as the reports read them */
 	static const char sql[] =
-	    "SELECT " GREETER_REASON_LABEL("label", "h", "g") ", " GREETER_REASON_LABEL("label_es", "h", "g")
-	    " FROM (SELECT ?1 AS reason_id, ?2 AS at) v LEFT JOIN greeter_reasons g ON g.id = v.reason_id"
-	    GREETER_REASON_LABEL_JOIN("h", "v.reason_id", "v.at");
+	    "SELECT " GREETER_REASON_LABEL("label", "cr", "h", "g") ","
+	    " " GREETER_REASON_LABEL("label_es", "cr", "h", "g") " FROM (SELECT ?1 AS reason_id,"
+	    " ?2 AS at, ?3 AS label, ?4 AS label_es) cr LEFT JOIN greeter_reasons g ON g.id = cr.reason_id"
+	    GREETER_REASON_LABEL_JOIN("h", "cr", "cr.at");
 
 	(void)state;
 	assert_int_equal(db_exec(db, "INSERT INTO greeter_reasons(id, local_area_id, label, label_es)"
@@ -328,17 +336,65 @@ static void test_greeter_reason_label_at(void **state)
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
 		sqlite3_stmt *st = NULL;
 
-		assert_int_equal(db_prepare_bound(db, &st, sql, "tI", want[i].reason, want[i].at), 0);
+		assert_int_equal(db_prepare_bound(db, &st, sql, "tItt", want[i].reason, want[i].at,
+						  want[i].rec, want[i].rec_es), 0);
 		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 		assert_string_equal((const char *)sqlite3_column_text(st, 0), want[i].label);
 		assert_string_equal((const char *)sqlite3_column_text(st, 1), want[i].label_es);
 		sqlite3_finalize(st);
 	}
 	/* an unknown reason has none (the reports name it by its id) */
-	assert_int_equal(db_int(db, "SELECT " GREETER_REASON_LABEL("label", "h", "g") " IS NULL FROM"
-				    " (SELECT 'zz' AS reason_id) v LEFT JOIN greeter_reasons g ON"
-				    " g.id = v.reason_id" GREETER_REASON_LABEL_JOIN("h", "v.reason_id", "5"), -1),
+	assert_int_equal(db_int(db, "SELECT " GREETER_REASON_LABEL("label", "cr", "h", "g") " IS NULL"
+				    " FROM (SELECT 'zz' AS reason_id, NULL AS label) cr LEFT JOIN"
+				    " greeter_reasons g ON g.id = cr.reason_id"
+				    GREETER_REASON_LABEL_JOIN("h", "cr", "5"), -1),
 			 1);
+	db_close(db);
+}
+
+/* The hub takes a visit's reason with the labels its office had (the
+ * reason's now, or a pair a rename replaced), or with none (a node before
+ * them), and refuses other labels, with why. */
+static void test_greeter_reason_labels_checked(void **state)
+{
+	sqlite3 *db = open_node();
+	static const struct {
+		const char *labels; /* the row's label members, JSON */
+		int rc;
+	} rows[] = {
+	    {"", 0},
+	    {",\"label\":null,\"label_es\":null", 0},
+	    {",\"label\":\"Job search help\",\"label_es\":\"Ayuda para buscar empleo\"", 0},
+	    {",\"label\":\"UI claims\",\"label_es\":\"Reclamos\"", 0},
+	    /* a pair the reason never had */
+	    {",\"label\":\"Job search help\",\"label_es\":\"Reclamos\"", -1},
+	    {",\"label\":\"Free money\",\"label_es\":\"Dinero gratis\"", -1},
+	    {",\"label\":\"UI claims\",\"label_es\":null", -1}, /* one of two */
+	    {",\"label\":7,\"label_es\":\"Reclamos\"", -1},
+	};
+
+	(void)state;
+	insert_checkin(db, "c1", "Visitor");
+	assert_int_equal(db_exec(db, "DELETE FROM checkin_reasons;"
+				     "INSERT INTO greeter_reasons(id, local_area_id, label, label_es)"
+				     " VALUES('reason-1', 'la1', 'Job search help', 'Ayuda para buscar empleo');"
+				     "INSERT INTO greeter_reason_labels(id, reason_id, local_area_id, label,"
+				     " label_es, ended_at) VALUES('h1', 'reason-1', 'la1', 'UI claims',"
+				     " 'Reclamos', 1000)"), 0);
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		char text[512], why[200] = "";
+		cJSON *row;
+
+		snprintf(text, sizeof text, "{\"id\":\"x\",\"checkin_id\":\"c1\",\"reason_id\":"
+			 "\"reason-1\",\"office_id\":\"o1\"%s}", rows[i].labels);
+		assert_non_null(row = cJSON_Parse(text));
+		if (greeter_hub_validate_row(db, "checkin_reasons", SQLITE_INSERT, row, why,
+					     sizeof why) != rows[i].rc)
+			fail_msg("%s: %s", text, why);
+		if (rows[i].rc)
+			assert_non_null(strstr(why, "label"));
+		cJSON_Delete(row);
+	}
 	db_close(db);
 }
 
@@ -378,11 +434,11 @@ static void test_greeter_reason_label_plan(void **state)
 	char plan[2048];
 
 	(void)state;
-	query_plan(db, "SELECT cr.reason_id, " GREETER_REASON_LABEL("label", "h", "g") ","
-		       " " GREETER_REASON_LABEL("label_es", "h", "g") " FROM checkins c"
+	query_plan(db, "SELECT cr.reason_id, " GREETER_REASON_LABEL("label", "cr", "h", "g") ","
+		       " " GREETER_REASON_LABEL("label_es", "cr", "h", "g") " FROM checkins c"
 		       " JOIN checkin_reasons cr ON cr.checkin_id = c.id"
 		       " LEFT JOIN greeter_reasons g ON g.id = cr.reason_id"
-		       GREETER_REASON_LABEL_JOIN("h", "cr.reason_id", "c.arrived_at")
+		       GREETER_REASON_LABEL_JOIN("h", "cr", "c.arrived_at")
 		       " WHERE c.office_id = 'o1' AND c.visit_date BETWEEN '2026-01-01' AND '2026-01-31'",
 		       plan, sizeof plan);
 	if (occurrences(plan, "USING INDEX greeter_reason_labels_reason") != 1 ||
@@ -682,4 +738,5 @@ TU_MAIN(cmocka_unit_test(test_one_write_one_entry),
 	cmocka_unit_test(test_demo_seed_idempotent),
 	cmocka_unit_test(test_greeter_rules),
 	cmocka_unit_test(test_greeter_reason_label_at),
-	cmocka_unit_test(test_greeter_reason_label_plan))
+	cmocka_unit_test(test_greeter_reason_label_plan),
+	cmocka_unit_test(test_greeter_reason_labels_checked))
