@@ -40,11 +40,15 @@ function formerly(r) {
     'Formerly ' + f.map(x => `"${x.label}" (until ${fmtDateTime(x.ended_at)})`).join(', ')));
 }
 
-// What a rename does, said before it is saved.
+// What a rename does, said before it is saved.  r.visits counts the visits
+// the hub holds: an office's visits reach it with its sync, and those it
+// takes until it has the new label keep the old one too.  A visit made
+// before an earlier rename keeps its own former label.
 function renameNote(r) {
   if (!r) return '';
-  const past = r.visits === 1 ? 'The 1 visit made so far keeps' : r.visits ? `The ${r.visits} visits made so far keep` : 'Visits made before a rename keep';
-  return `Renaming changes what the kiosks and front desks show from each office's next sync. ${past} the label "${r.label}" in reports and CSV exports: a past month's report does not change. To stop offering a reason, retire it instead.`;
+  const held = r.visits === 1 ? '1 visit at the hub so far' : `${r.visits || 'no'} visits at the hub so far`;
+  const label = (r.former_labels || []).length ? `the label it was made under ("${r.label}" or a former one)` : `the label "${r.label}"`;
+  return `Renaming changes what the kiosks and front desks show from each office's next sync. Each visit made before (${held}, and those the offices take until their next sync) keeps ${label} in reports and CSV exports: a past month's report does not change. To stop offering a reason, retire it instead.`;
 }
 
 function editForm(r) {
