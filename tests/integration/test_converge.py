@@ -62,6 +62,7 @@ import tempfile
 import threading
 import time
 import unittest
+import uuid
 
 from harness import BIN, Daemon, Listener, login, plant_secret, read_head, rows, run_tool
 
@@ -293,10 +294,19 @@ class Cluster:
     def hub_edit(self, table, row_id, col, value):
         """A hub-owned row edited at the hub, as the console does (no API yet)."""
         db = self.hub.db()
+        now = int(time.time() * 1000)
         try:
             with db:
+                if table == "greeter_reasons" and col in ("label", "label_es"):
+                    # A rename keeps the labels it replaces, as the hub's
+                    # route does: an office that checks a visitor in before
+                    # it pulls the rename sends the old pair with the visit.
+                    db.execute("INSERT INTO greeter_reason_labels(id, reason_id, local_area_id,"
+                               " label, label_es, ended_at, updated_hlc) SELECT ?, id,"
+                               " local_area_id, label, label_es, ?, ? FROM greeter_reasons"
+                               " WHERE id=?", (str(uuid.uuid4()), now, hlc_text(now), row_id))
                 db.execute("UPDATE %s SET %s=?, updated_hlc=? WHERE id=?" % (table, col),
-                           (value, hlc_text(int(time.time() * 1000)), row_id))
+                           (value, hlc_text(now), row_id))
         finally:
             db.close()
         self.hub_edits.append((table, row_id, col, value))
